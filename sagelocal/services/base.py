@@ -1,0 +1,105 @@
+"""What every service provider shares: the caller, the request context, and AWS-shaped errors.
+
+Providers are plain Python. The gateway parses a request into a dict of the operation's input
+members (as botocore's model names them), calls `provider.<snake_case_operation>(ctx, params)`
+and serializes the dict it returns. Providers raise `ServiceError` for anything AWS answers
+with an error; they never see HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+PrincipalKind = Literal["root", "user", "assumed-role"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    account_id: str
+    arn: str  # arn:aws:iam::<acct>:user/admin or arn:aws:sts::<acct>:assumed-role/<role>/<session>
+    user_id: str  # AIDA... for users; AROA...:<session> for assumed roles
+    kind: PrincipalKind
+    access_key_id: str = ""
+    # For assumed roles: the role's ARN (arn:aws:iam::<acct>:role/<path><name>) and session name.
+    role_arn: str | None = None
+    session_name: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The user's or role's name (last ARN path element for users, role name for sessions)."""
+        if self.kind == "assumed-role":
+            return self.arn.split("/")[1]
+        return self.arn.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Everything a provider may know about the request besides its parameters."""
+
+    service: str
+    operation: str
+    region: str
+    account_id: str
+    principal: Principal | None
+    request_id: str
+    source_ip: str | None = None
+    secure_transport: bool = False
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class ServiceError(Exception):
+    """An error AWS would answer with: its code, message and HTTP status.
+
+    `fields` carries extra members of a modeled error shape (e.g. S3's BucketName, the runtime's
+    OriginalStatusCode); the serializer writes those the error shape declares.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int = 400,
+        *,
+        sender_fault: bool = True,
+        fields: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.sender_fault = sender_fault
+        self.fields = fields or {}
+        self.headers = headers or {}
+
+
+class NotImplementedOperation(ServiceError):
+    """An operation the model defines but sagelocal does not implement (yet)."""
+
+    def __init__(self, service: str, operation: str) -> None:
+        super().__init__(
+            "NotImplemented",
+            f"The operation {operation} of service {service} is not implemented by sagelocal yet.",
+            501,
+            sender_fault=False,
+        )
+
+
+class Provider:
+    """Base of a service's business logic.
+
+    `service_name` is botocore's service name (`sts`, `iam`, `logs`, ...). An operation is handled
+    by the method named like botocore's `xform_name(operation)` (GetCallerIdentity ->
+    get_caller_identity), taking `(ctx, params)` and returning the output members as a dict.
+    """
+
+    service_name: ClassVar[str]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (what every stored timestamp is)."""
+    return datetime.now(UTC)

@@ -1,0 +1,38 @@
+"""Where the platform lives and how it is reached: one immutable settings object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PORT = 4570
+DEFAULT_REGION = "ap-northeast-1"
+
+
+def default_home() -> Path:
+    """`$SAGELOCAL_HOME`, else `~/.sagelocal`."""
+    return Path(os.environ.get("SAGELOCAL_HOME") or Path.home() / ".sagelocal").expanduser()
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = field(default_factory=default_home)
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    region: str = DEFAULT_REGION
+    database_url: str | None = None
+    # How far a request's clock may stray from ours before SigV4 refuses it (AWS: 15 minutes).
+    max_clock_skew_seconds: int = 900
+
+    @property
+    def endpoint_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL: explicit, then `$SAGELOCAL_DATABASE_URL`, else SQLite in the home."""
+        url = self.database_url or os.environ.get("SAGELOCAL_DATABASE_URL")
+        return url or f"sqlite:///{self.home / 'sagelocal.db'}"
