@@ -1,0 +1,36 @@
+"""The IAM service provider: one method per botocore IAM operation, composed from mixins."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sagelocal.services.base import Provider
+from sagelocal.services.iam.access_keys import AccessKeysMixin
+from sagelocal.services.iam.attachments import AttachmentsMixin
+from sagelocal.services.iam.groups import GroupsMixin
+from sagelocal.services.iam.inline import InlineMixin
+from sagelocal.services.iam.policies import PoliciesMixin
+from sagelocal.services.iam.roles import RolesMixin
+from sagelocal.services.iam.users import UsersMixin
+from sagelocal.services.iam.versions import VersionsMixin
+from sagelocal.store.db import Database
+
+
+class IamProvider(
+    UsersMixin,
+    AccessKeysMixin,
+    RolesMixin,
+    GroupsMixin,
+    PoliciesMixin,
+    VersionsMixin,
+    AttachmentsMixin,
+    InlineMixin,
+    Provider,
+):
+    """AWS Identity and Access Management, persisted in the store. IAM is global: every entity
+    belongs to the request's account, whatever the region."""
+
+    service_name: ClassVar[str] = "iam"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
