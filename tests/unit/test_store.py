@@ -51,8 +51,15 @@ def test_timestamps_come_back_aware_utc(tmp_path: Path) -> None:
     with db.write() as s:
         s.add(
             StsSession(
-                access_key_id="ASIAX", secret_access_key="s", session_token="t", expiration=when, created=when,
-                account_id="123456789012", kind="user", principal_arn="arn", user_id="AIDAX",
+                access_key_id="ASIAX",
+                secret_access_key="s",
+                session_token="t",
+                expiration=when,
+                created=when,
+                account_id="123456789012",
+                kind="user",
+                principal_arn="arn",
+                user_id="AIDAX",
             )
         )
     with db.read() as s:

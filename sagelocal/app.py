@@ -1,0 +1,134 @@
+"""Assembles the platform (store, home, providers, gateway) and serves it as one ASGI app."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from sagelocal import __version__
+from sagelocal.gateway.auth import Authenticator
+from sagelocal.gateway.dispatch import Gateway
+from sagelocal.gateway.http import Headers, HttpRequest, HttpResponse
+from sagelocal.home import HomeInfo, initialise
+from sagelocal.services import build_providers
+from sagelocal.services.base import utcnow
+from sagelocal.services.identity import CredentialStore
+from sagelocal.settings import Settings
+from sagelocal.store.db import Database
+
+INTERNAL_PREFIX = "/_sagelocal/"
+
+Scope = dict[str, Any]
+
+
+@dataclass
+class Platform:
+    """Everything one running server holds."""
+
+    settings: Settings
+    db: Database
+    home: HomeInfo
+    gateway: Gateway
+    started: float = field(default_factory=time.monotonic)
+
+
+def open_platform(settings: Settings) -> Platform:
+    """Open (initialising on first use) the home and wire the services together."""
+    db = Database(settings.resolved_database_url())
+    home = initialise(settings, db)
+    authenticator = Authenticator(
+        CredentialStore(db), home.account_id, utcnow, settings.max_clock_skew_seconds
+    )
+    gateway = Gateway(build_providers(db), authenticator, settings.region, utcnow)
+    return Platform(settings, db, home, gateway)
+
+
+def _internal_app(platform: Platform) -> Starlette:
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": __version__,
+                "region": platform.settings.region,
+                "account_id": platform.home.account_id,
+                "uptime_seconds": round(time.monotonic() - platform.started, 3),
+            }
+        )
+
+    return Starlette(routes=[Route("/_sagelocal/health", health)])
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _to_request(scope: Scope, body: bytes) -> HttpRequest:
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope["path"]
+    client = scope.get("client")
+    return HttpRequest(
+        method=scope["method"],
+        path=path,
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        headers=Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
+        body=body,
+        client_ip=client[0] if client else None,
+        scheme=scope.get("scheme", "http"),
+    )
+
+
+async def _send(send: Any, response: HttpResponse, head_only: bool) -> None:
+    body = response.body
+    headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
+    if isinstance(body, bytes):
+        if not any(k.lower() == b"content-length" for k, _ in headers):
+            headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head_only else body})
+        return
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if hasattr(body, "__aiter__"):
+        async for chunk in body:  # type: ignore[union-attr]
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    else:
+        for chunk in body:  # type: ignore[union-attr]
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def create_app(platform: Platform) -> Any:
+    """The ASGI app: internal routes under /_sagelocal/, every AWS service on the rest."""
+    internal = _internal_app(platform)
+    gateway = platform.gateway
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    platform.db.dispose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        if scope["path"].startswith(INTERNAL_PREFIX):
+            await internal(scope, receive, send)
+            return
+        request = _to_request(scope, await _read_body(receive))
+        response = await gateway.handle(request)
+        await _send(send, response, scope["method"] == "HEAD")
+
+    return app

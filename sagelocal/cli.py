@@ -1,0 +1,137 @@
+"""The `sagelocal` command: server, env, smoke."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from sagelocal import __version__
+from sagelocal.settings import DEFAULT_PORT, DEFAULT_REGION, Settings, default_home
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(
+        home=Path(args.home).expanduser().resolve() if args.home else default_home(),
+        host=getattr(args, "host", "127.0.0.1"),
+        port=args.port if args.port is not None else DEFAULT_PORT,
+        region=args.region or os.environ.get("SAGELOCAL_REGION") or DEFAULT_REGION,
+        database_url=getattr(args, "database_url", None),
+    )
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sagelocal.app import create_app, open_platform
+    from sagelocal.home import write_server_record
+
+    settings = _settings(args)
+    platform = open_platform(settings)
+    write_server_record(settings)
+    print(
+        f"sagelocal {__version__} on {settings.endpoint_url} (home {settings.home}, "
+        f"region {settings.region}, account {platform.home.account_id})",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(platform),
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        lifespan="on",
+    )
+    return 0
+
+
+def env_lines(settings: Settings, *, profile: bool = False) -> list[str]:
+    """Shell lines that point unchanged AWS clients at the server."""
+    from sagelocal.app import open_platform
+    from sagelocal.home import read_server_record
+
+    record = read_server_record(settings.home) or {}
+    port = int(record.get("port", settings.port))  # type: ignore[call-overload]
+    region = str(record.get("region", settings.region))
+    settings = Settings(
+        home=settings.home, host=str(record.get("host", settings.host)), port=port, region=region
+    )
+    platform = open_platform(settings)
+    home = platform.home
+    platform.db.dispose()
+    values = {
+        "AWS_ENDPOINT_URL": settings.endpoint_url,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        # IMDS does not exist here; don't let clients wait for it.
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    if profile:
+        values |= {
+            "AWS_CONFIG_FILE": str(home.config_file),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home.credentials_file),
+            "AWS_PROFILE": "sagelocal",
+        }
+        unset = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+    else:
+        values |= {
+            "AWS_ACCESS_KEY_ID": home.admin_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": home.admin_secret_access_key,
+        }
+        unset = ["AWS_SESSION_TOKEN", "AWS_PROFILE"]
+    lines = [f"export {k}={shlex.quote(v)}" for k, v in values.items()]
+    lines.append("unset " + " ".join(unset))
+    return lines
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    print("\n".join(env_lines(_settings(args), profile=args.profile)))
+    return 0
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    from sagelocal.smoke import run_smoke
+
+    home = Path(args.home).expanduser().resolve() if args.home else None
+    return run_smoke(home, args.region or DEFAULT_REGION)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--home", help="platform home (default $SAGELOCAL_HOME or ~/.sagelocal)")
+    p.add_argument("--port", type=int, default=None, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--region", default=None, help=f"default region (default {DEFAULT_REGION})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sagelocal", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"sagelocal {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("server", help="run the platform in the foreground")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    p.add_argument("--database-url", default=None, help="SQLAlchemy URL (default SQLite in the home)")
+    p.add_argument("--log-level", default="info")
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.set_defaults(func=cmd_server)
+
+    p = sub.add_parser("env", help="print export lines that point AWS clients at the server")
+    _common(p)
+    p.add_argument("--profile", action="store_true", help="use the sagelocal profile files instead of keys")
+    p.set_defaults(func=cmd_env)
+
+    p = sub.add_parser("smoke", help="start a server in a temporary home and drive it with boto3")
+    _common(p)
+    p.set_defaults(func=cmd_smoke)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Make the SageMaker Python SDK (v2 and v3) work against an AWS-compatible endpoint.
+
+The SDK sends some STS calls (GetCallerIdentity for the account id, the default bucket name and
+`get_execution_role` outside a notebook) to `https://sts.<region>.amazonaws.com` whatever
+`AWS_ENDPOINT_URL` says, and v2 sends telemetry on every fit/deploy. Importing this module
+(`import sagelocal.compat.sagemaker_sdk`) or calling `apply()`:
+
+- makes those STS calls use the endpoint botocore itself would use for STS (so
+  `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_STS`, profile `endpoint_url` and
+  `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` are honoured; with none set, AWS's regional
+  endpoint is used exactly as before);
+- turns the SDK's telemetry off (no request leaves the machine).
+
+Nothing else in the SDK changes. It is applied automatically inside notebook instances and jobs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import botocore.session
+
+# (module, attribute) pairs where the SDKs look up the STS endpoint function.
+_STS_ENDPOINT_SITES = (
+    ("sagemaker.utils", "sts_regional_endpoint"),
+    ("sagemaker.session", "sts_regional_endpoint"),
+    ("sagemaker_core.helper.session_helper", "sts_regional_endpoint"),
+    ("sagemaker.core.helper.session_helper", "sts_regional_endpoint"),
+)
+_TELEMETRY_SITES = (
+    ("sagemaker.telemetry.telemetry_logging", "_send_telemetry_request"),
+    ("sagemaker.core.telemetry.telemetry_logging", "_send_telemetry_request"),
+)
+_MARK = "__sagelocal_patched__"
+
+
+@cache
+def configured_sts_endpoint(region: str) -> str:
+    """The STS endpoint botocore resolves for `region` from the environment and config files."""
+    client = botocore.session.get_session().create_client("sts", region_name=region)
+    return str(client.meta.endpoint_url)
+
+
+def _no_telemetry(*_args: Any, **_kwargs: Any) -> None:
+    """Telemetry is off: nothing is sent."""
+
+
+def _import(name: str) -> Any | None:
+    try:
+        return importlib.import_module(name)
+    except Exception:  # not installed, or a v2/v3 module missing from the other major version
+        return None
+
+
+def _patch(sites: tuple[tuple[str, str], ...], replacement: Callable[..., Any]) -> list[str]:
+    patched = []
+    for module_name, attr in sites:
+        module = _import(module_name)
+        if module is None or not hasattr(module, attr):
+            continue
+        if not getattr(getattr(module, attr), _MARK, False):
+            setattr(replacement, _MARK, True)
+            setattr(module, attr, replacement)
+        patched.append(f"{module_name}.{attr}")
+    return patched
+
+
+def apply() -> list[str]:
+    """Patch every SDK module present; returns the names patched (empty if no SDK installed)."""
+    return _patch(_STS_ENDPOINT_SITES, configured_sts_endpoint) + _patch(_TELEMETRY_SITES, _no_telemetry)
+
+
+PATCHED = apply()

@@ -1,0 +1,117 @@
+"""The request pipeline: identify → authenticate → parse → validate → call the provider → serialize.
+
+Everything here is protocol-generic: codecs come from botocore's service models, providers are
+plain Python, and every failure becomes the protocol's own error response.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import anyio.to_thread
+from botocore import xform_name
+from botocore.exceptions import UnknownServiceError
+from botocore.model import OperationModel
+
+from sagelocal.gateway.auth import Authenticator
+from sagelocal.gateway.http import HttpRequest, HttpResponse
+from sagelocal.gateway.protocols import codec_for
+from sagelocal.gateway.protocols.validation import validate, validation_error
+from sagelocal.gateway.routing import identify_service, service_model
+from sagelocal.services.base import NotImplementedOperation, Provider, RequestContext, ServiceError
+
+log = logging.getLogger("sagelocal.gateway")
+
+Handler = Callable[[RequestContext, dict[str, Any]], dict[str, Any]]
+
+
+def _request_id(service: str) -> str:
+    return secrets.token_hex(8).upper() if service == "s3" else str(uuid.uuid4())
+
+
+def _internal_error(service: str) -> ServiceError:
+    if service == "s3":
+        return ServiceError("InternalError", "We encountered an internal error. Please try again.", 500)
+    return ServiceError(
+        "InternalFailure", "The request processing has failed because of an unknown error.", 500
+    )
+
+
+class Gateway:
+    """Turns HttpRequests into HttpResponses for every service we serve."""
+
+    def __init__(
+        self,
+        providers: dict[str, Provider],
+        authenticator: Authenticator,
+        default_region: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.providers = providers
+        self.authenticator = authenticator
+        self.default_region = default_region
+        self.clock = clock
+        self._handlers: dict[tuple[str, str], Handler | None] = {}
+
+    def handler_for(self, service: str, operation: str) -> Handler | None:
+        key = (service, operation)
+        if key not in self._handlers:
+            provider = self.providers.get(service)
+            self._handlers[key] = getattr(provider, xform_name(operation), None) if provider else None
+        return self._handlers[key]
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        service = identify_service(request)
+        request_id = _request_id(service)
+        try:
+            codec = codec_for(service_model(service))
+        except UnknownServiceError:
+            return HttpResponse(
+                400,
+                {"Content-Type": "application/json", "x-amzn-RequestId": request_id},
+                f'{{"__type": "UnknownService", "message": "sagelocal does not serve {service}."}}'.encode(),
+            )
+        operation: OperationModel | None = None
+        try:
+            principal, region = self.authenticator.authenticate(request, service)
+            operation, path_params = codec.find_operation(request)
+            handler = self.handler_for(service, operation.name)
+            if handler is None:
+                raise NotImplementedOperation(service, operation.name)
+            params = codec.parse(operation, request, path_params)
+            problems = validate(operation, params)
+            if problems:
+                raise validation_error(service, problems)
+            ctx = RequestContext(
+                service=service,
+                operation=operation.name,
+                region=region or self.default_region,
+                account_id=principal.account_id if principal else self.authenticator.account_id,
+                principal=principal,
+                request_id=request_id,
+                source_ip=request.client_ip,
+                secure_transport=request.scheme == "https",
+                received_at=self.clock(),
+            )
+            result = await anyio.to_thread.run_sync(handler, ctx, params)
+            response = codec.serialize(operation, result or {}, request_id)
+        except ServiceError as err:
+            response = codec.serialize_error(err, operation, request_id, request)
+        except Exception:
+            log.exception("unhandled error in %s %s", service, operation.name if operation else "?")
+            response = codec.serialize_error(_internal_error(service), operation, request_id, request)
+        return self._finish(service, response, request_id)
+
+    @staticmethod
+    def _finish(service: str, response: HttpResponse, request_id: str) -> HttpResponse:
+        if service == "s3":
+            response.headers.setdefault("x-amz-request-id", request_id)
+            response.headers.setdefault("x-amz-id-2", request_id)
+        else:
+            response.headers.setdefault("x-amzn-RequestId", request_id)
+        return response

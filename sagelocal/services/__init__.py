@@ -1,0 +1,16 @@
+"""One package per AWS service: pure business logic, no HTTP."""
+
+from __future__ import annotations
+
+from sagelocal.services.base import Provider
+from sagelocal.store.db import Database
+
+
+def build_providers(db: Database) -> dict[str, Provider]:
+    """Every service provider, keyed by botocore service name."""
+    from sagelocal.services.iam.provider import IamProvider
+    from sagelocal.services.logs.provider import LogsProvider
+    from sagelocal.services.sts.provider import StsProvider
+
+    providers: list[Provider] = [StsProvider(db), IamProvider(db), LogsProvider(db)]
+    return {p.service_name: p for p in providers}
