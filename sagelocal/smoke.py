@@ -7,6 +7,7 @@ STS, IAM and CloudWatch Logs to real clients, with timings.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -83,17 +84,15 @@ def _steps(session: boto3.Session) -> list[tuple[str, Callable[[], str]]]:
 
 
 def _drive(server: ServerProcess, console: Console) -> int:
-    env = server.client_env()
-    session = boto3.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name=server.region,
-    )
-    # Unchanged boto3, pointed at the server the way AWS_ENDPOINT_URL would point it.
-    session._session.set_config_variable("endpoint_url", server.endpoint_url)
+    # What `eval "$(sagelocal env)"` does for a shell: unchanged boto3 then finds the server.
+    os.environ.update(server.client_env())
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        os.environ.pop(name, None)
+    session = boto3.Session()
     table = Table(title="sagelocal smoke run")
-    for col in ("step", "result", "ms"):
-        table.add_column(col)
+    table.add_column("step")
+    table.add_column("result", overflow="fold")
+    table.add_column("ms", justify="right")
     failed = 0
     for name, step in _steps(session):
         start = time.perf_counter()
