@@ -1,0 +1,1 @@
+"""Object bytes on disk: spooled uploads and the atomic blob store."""
