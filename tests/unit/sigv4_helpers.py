@@ -35,6 +35,7 @@ def client(
     *,
     secret: str = SECRET,
     token: str | None = None,
+    access_key: str = ACCESS_KEY,
     endpoint: str = ENDPOINT,
     **config: Any,
 ) -> Any:
@@ -43,7 +44,7 @@ def client(
         service,
         region_name=REGION,
         endpoint_url=endpoint,
-        aws_access_key_id=ACCESS_KEY,
+        aws_access_key_id=access_key,
         aws_secret_access_key=secret,
         aws_session_token=token,
         config=Config(retries={"max_attempts": 0}, **config),
@@ -67,9 +68,11 @@ def received(prepared: AWSPreparedRequest) -> HttpRequest:
     """What uvicorn hands the app: raw path and query, lower-case header names, the Host header
     urllib3 adds, the body bytes (an aws-chunked stream read to its end)."""
     url = urlsplit(prepared.url)
-    headers = [("host", url.netloc)]
+    headers = []
     for name, value in prepared.headers.items():
         headers.append((name.lower(), value.decode("latin-1") if isinstance(value, bytes) else value))
+    if not any(name == "host" for name, _ in headers):  # urllib3 adds it on the wire
+        headers.insert(0, ("host", url.netloc))
     body = prepared.body
     if body is None:
         body = b""
