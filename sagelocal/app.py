@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -45,7 +47,8 @@ def open_platform(settings: Settings) -> Platform:
     authenticator = Authenticator(
         CredentialStore(db), home.account_id, utcnow, settings.max_clock_skew_seconds
     )
-    gateway = Gateway(build_providers(db), authenticator, settings.region, utcnow)
+    spool_dir = settings.home / "blobs" / "tmp"
+    gateway = Gateway(build_providers(db, settings), authenticator, settings.region, utcnow, spool_dir)
     return Platform(settings, db, home, gateway)
 
 
@@ -64,16 +67,24 @@ def _internal_app(platform: Platform) -> Starlette:
     return Starlette(routes=[Route("/_sagelocal/health", health)])
 
 
-async def _read_body(receive: Any) -> bytes:
-    chunks: list[bytes] = []
+async def _body_stream(receive: Any) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        if message["type"] == "http.disconnect":
+            raise ConnectionResetError("client disconnected before the body was complete")
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            return
 
 
-def _to_request(scope: Scope, body: bytes) -> HttpRequest:
+def _streams_body(scope: Scope) -> bool:
+    """Uploads (S3's PUTs) are streamed to disk by the gateway; every other body is read whole."""
+    return scope["method"] == "PUT"
+
+
+def _to_request(scope: Scope, receive: Any) -> HttpRequest:
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope["path"]
     client = scope.get("client")
@@ -82,9 +93,9 @@ def _to_request(scope: Scope, body: bytes) -> HttpRequest:
         path=path,
         query_string=scope.get("query_string", b"").decode("latin-1"),
         headers=Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
-        body=body,
         client_ip=client[0] if client else None,
         scheme=scope.get("scheme", "http"),
+        stream=_body_stream(receive),
     )
 
 
@@ -98,12 +109,22 @@ async def _send(send: Any, response: HttpResponse, head_only: bool) -> None:
         await send({"type": "http.response.body", "body": b"" if head_only else body})
         return
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    if hasattr(body, "__aiter__"):
-        async for chunk in body:  # type: ignore[union-attr]
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    else:
-        for chunk in body:  # type: ignore[union-attr]
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    try:
+        if head_only:
+            pass
+        elif hasattr(body, "__aiter__"):
+            async for chunk in body:  # type: ignore[union-attr]
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        else:  # a blocking iterable (file chunks): read each piece off the event loop
+            chunks = iter(body)  # type: ignore[arg-type]
+            while (chunk := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        close = getattr(body, "close", None) or getattr(body, "aclose", None)
+        if close is not None:
+            result = close()
+            if hasattr(result, "__await__"):
+                await result
     await send({"type": "http.response.body", "body": b""})
 
 
@@ -127,7 +148,9 @@ def create_app(platform: Platform) -> Any:
         if scope["path"].startswith(INTERNAL_PREFIX):
             await internal(scope, receive, send)
             return
-        request = _to_request(scope, await _read_body(receive))
+        request = _to_request(scope, receive)
+        if not _streams_body(scope):
+            await request.load_body()
         response = await gateway.handle(request)
         await _send(send, response, scope["method"] == "HEAD")
 

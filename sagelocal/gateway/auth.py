@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sagelocal.gateway.http import HttpRequest
-from sagelocal.gateway.sigv4 import auth_error, parse_signature, verify_signature
+from sagelocal.gateway.sigv2 import SigV2Info
+from sagelocal.gateway.sigv4 import SignatureInfo, auth_error, parse_signature, verify_signature
 from sagelocal.services.base import Principal
 from sagelocal.services.identity import CredentialStore
 
@@ -31,6 +33,20 @@ def family_of(service: str) -> str:
     return FAMILIES.get(service, "json")
 
 
+@dataclass(frozen=True)
+class Authentication:
+    """The outcome: who called (None: anonymous S3), the scope's region, and what a body
+    streamed later still needs (the signature and the secret, for aws-chunked and payload hashes)."""
+
+    principal: Principal | None
+    region: str | None
+    signature: SignatureInfo | SigV2Info | None = None
+    secret: str | None = None
+
+
+ANONYMOUS = Authentication(None, None)
+
+
 class Authenticator:
     """Verifies SigV4 for every request; S3 alone admits anonymous requests."""
 
@@ -46,13 +62,15 @@ class Authenticator:
         self.clock = clock
         self.max_skew = max_skew_seconds
 
-    def authenticate(self, request: HttpRequest, service: str) -> tuple[Principal | None, str | None]:
-        """The caller (None for an anonymous S3 request) and the region the request is scoped to."""
+    def authenticate(
+        self, request: HttpRequest, service: str, *, check_payload: bool = True
+    ) -> Authentication:
+        """Verify the request's signature; `check_payload=False` when its body is read later."""
         family = family_of(service)
         info = parse_signature(request, family)
         if info is None:
             if family == "s3":
-                return None, None
+                return ANONYMOUS
             raise auth_error(family, "missing")
         cred = self.credentials.lookup(info.access_key_id)
         if cred is None or not cred.active:
@@ -64,5 +82,7 @@ class Authenticator:
                 raise auth_error(family, "bad-token", access_key_id=info.access_key_id)
             if cred.expiration is not None and now >= cred.expiration:
                 raise auth_error(family, "expired-token", access_key_id=info.access_key_id)
-        verify_signature(request, info, cred.secret_access_key, now, self.max_skew, family)
-        return cred.principal, info.region
+        verify_signature(
+            request, info, cred.secret_access_key, now, self.max_skew, family, check_payload=check_payload
+        )
+        return Authentication(cred.principal, info.region, info, cred.secret_access_key)

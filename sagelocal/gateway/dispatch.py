@@ -11,6 +11,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -18,11 +19,15 @@ from botocore import xform_name
 from botocore.exceptions import UnknownServiceError
 from botocore.model import OperationModel
 
+from sagelocal.blobs.spool import SpooledBody
 from sagelocal.gateway.auth import Authenticator
 from sagelocal.gateway.http import HttpRequest, HttpResponse
 from sagelocal.gateway.protocols import codec_for
+from sagelocal.gateway.protocols.rest_codec import has_streaming_input
 from sagelocal.gateway.protocols.validation import validate, validation_error
 from sagelocal.gateway.routing import identify_service, service_model
+from sagelocal.gateway.s3_addressing import to_path_style
+from sagelocal.gateway.upload import load_small_body, spool_upload
 from sagelocal.services.base import NotImplementedOperation, Provider, RequestContext, ServiceError
 
 log = logging.getLogger("sagelocal.gateway")
@@ -51,7 +56,9 @@ class Gateway:
         authenticator: Authenticator,
         default_region: str,
         clock: Callable[[], datetime],
+        spool_dir: Path,
     ) -> None:
+        self.spool_dir = spool_dir
         self.providers = providers
         self.authenticator = authenticator
         self.default_region = default_region
@@ -78,21 +85,29 @@ class Gateway:
             )
         operation: OperationModel | None = None
         try:
-            principal, region = self.authenticator.authenticate(request, service)
+            streamed = request.stream is not None
+            auth = self.authenticator.authenticate(request, service, check_payload=not streamed)
+            if service == "s3":
+                request = to_path_style(request)
             operation, path_params = codec.find_operation(request)
             handler = self.handler_for(service, operation.name)
             if handler is None:
                 raise NotImplementedOperation(service, operation.name)
+            if streamed:
+                if has_streaming_input(operation):
+                    await spool_upload(request, auth.signature, auth.secret, self.spool_dir)
+                else:
+                    await load_small_body(request, auth.signature, auth.secret)
             params = codec.parse(operation, request, path_params)
-            problems = validate(operation, params)
+            problems = validate(operation, params, required_only=service == "s3")
             if problems:
                 raise validation_error(service, problems)
             ctx = RequestContext(
                 service=service,
                 operation=operation.name,
-                region=region or self.default_region,
-                account_id=principal.account_id if principal else self.authenticator.account_id,
-                principal=principal,
+                region=auth.region or self.default_region,
+                account_id=auth.principal.account_id if auth.principal else self.authenticator.account_id,
+                principal=auth.principal,
                 request_id=request_id,
                 source_ip=request.client_ip,
                 secure_transport=request.scheme == "https",
@@ -105,6 +120,9 @@ class Gateway:
         except Exception:
             log.exception("unhandled error in %s %s", service, operation.name if operation else "?")
             response = codec.serialize_error(_internal_error(service), operation, request_id, request)
+        finally:
+            if isinstance(request.body, SpooledBody):
+                request.body.discard()  # a no-op once the provider adopted the file
         return self._finish(service, response, request_id)
 
     @staticmethod

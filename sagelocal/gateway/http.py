@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl
 
 
@@ -36,15 +37,29 @@ class Headers(Mapping[str, str]):
 
 @dataclass
 class HttpRequest:
-    """One request: `path` is the raw (still percent-encoded) path, `query_string` the raw query."""
+    """One request: `path` is the raw (still percent-encoded) path, `query_string` the raw query.
+
+    `body` is the whole body, unless `stream` is set: then the body has not been read yet (an
+    S3 upload the gateway streams to disk) and `load_body()` reads it when it is needed whole.
+    After parsing, a streamed upload's `body` is the spooled file object (see gateway/upload.py).
+    """
 
     method: str
     path: str
     query_string: str = ""
     headers: Headers = field(default_factory=Headers)
-    body: bytes = b""
+    body: Any = b""
     client_ip: str | None = None
     scheme: str = "http"
+    stream: AsyncIterator[bytes] | None = None
+
+    async def load_body(self) -> bytes:
+        """Read a not-yet-read body whole (for requests whose body is small by nature)."""
+        if self.stream is not None:
+            chunks = [chunk async for chunk in self.stream]
+            self.stream = None
+            self.body = b"".join(chunks)
+        return self.body
 
     @property
     def query(self) -> list[tuple[str, str]]:

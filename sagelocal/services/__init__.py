@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sagelocal.services.base import Provider
+from sagelocal.settings import Settings
 from sagelocal.store.db import Database
 
 
-def build_providers(db: Database) -> dict[str, Provider]:
-    """Every service provider, keyed by botocore service name."""
+def build_providers(db: Database, settings: Settings) -> dict[str, Provider]:
+    """Every service provider, keyed by botocore service name. `settings.home` holds their files."""
     from sagelocal.services.iam.provider import IamProvider
     from sagelocal.services.logs.provider import LogsProvider
     from sagelocal.services.sts.provider import StsProvider

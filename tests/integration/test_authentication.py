@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import time
 import urllib.error
 import urllib.parse
@@ -16,6 +17,14 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.conftest import AwsClients
+
+
+def _skew_clock(monkeypatch: pytest.MonkeyPatch, when: dt.datetime) -> None:
+    """Make botocore sign as if its clock read `when` (its own signers and, with awscrt, the CRT's)."""
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda **_: when)
+    if botocore.auth.HAS_CRT:
+        crt_auth = importlib.import_module("botocore.crt.auth")
+        monkeypatch.setattr(crt_auth, "get_current_datetime", lambda **_: when)
 
 
 def _error(call) -> dict:  # type: ignore[no-untyped-def]
@@ -96,8 +105,7 @@ def test_tampered_body_is_refused(aws: AwsClients) -> None:
 
 @pytest.mark.parametrize("minutes", [-16, 16])
 def test_skewed_clock_is_refused(aws: AwsClients, monkeypatch: pytest.MonkeyPatch, minutes: int) -> None:
-    skewed = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: skewed)
+    _skew_clock(monkeypatch, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes))
     e = _error(aws.client("sts").get_caller_identity)
     assert (e["Code"], e["status"]) == ("SignatureDoesNotMatch", 403)
     assert e["Message"].startswith("Signature expired:" if minutes < 0 else "Signature not yet current:")
@@ -106,8 +114,7 @@ def test_skewed_clock_is_refused(aws: AwsClients, monkeypatch: pytest.MonkeyPatc
 
 
 def test_small_skew_is_accepted(aws: AwsClients, monkeypatch: pytest.MonkeyPatch) -> None:
-    skewed = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: skewed)
+    _skew_clock(monkeypatch, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10))
     assert aws.client("sts").get_caller_identity()["Arn"].endswith(":user/admin")
 
 

@@ -28,7 +28,9 @@ def setup(tmp_path: Path) -> tuple[Database, str]:
 
 
 def _session_credentials(db: Database, auth: Authenticator) -> dict[str, object]:
-    principal, _ = auth.authenticate(signers.capture(signers.client("sts"), "get_caller_identity"), "sts")
+    principal = auth.authenticate(
+        signers.capture(signers.client("sts"), "get_caller_identity"), "sts"
+    ).principal
     ctx = RequestContext("sts", "GetSessionToken", "ap-northeast-1", ACCOUNT, principal, "rid")
     return StsProvider(db).get_session_token(ctx, {"DurationSeconds": 900})["Credentials"]
 
@@ -48,8 +50,9 @@ def test_session_credentials_work_until_they_expire(setup: tuple[Database, str])
         )
         return signers.capture(c, "get_caller_identity")
 
-    principal, region = auth.authenticate(request(), "sts")
-    assert principal is not None and principal.arn.endswith(":user/admin") and region == "ap-northeast-1"
+    result = auth.authenticate(request(), "sts")
+    assert result.principal is not None and result.principal.arn.endswith(":user/admin")
+    assert result.region == "ap-northeast-1"
 
     # botocore signs with the real time; our clock moves past the expiry (skew allowance widened
     # so that only the token's expiry can refuse the request)

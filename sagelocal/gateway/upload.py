@@ -1,0 +1,85 @@
+"""S3 request bodies: streamed to disk for uploads, read whole for the rest, checked either way.
+
+Uploads (operations whose payload is a streaming blob: PutObject, UploadPart) are decoded from
+`aws-chunked` when sent so, written to a `SpooledBody` in ~1 MiB batches off the event loop,
+and hashed on the way; a literal `x-amz-content-sha256` is verified once the last byte is in.
+Other S3 bodies (XML documents, policies) are small: read whole, de-chunked, verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import anyio.to_thread
+
+from sagelocal.blobs.spool import CHECKSUM_ALGORITHMS, SpooledBody
+from sagelocal.gateway.aws_chunked import AwsChunkedDecoder, decode_request
+from sagelocal.gateway.http import HttpRequest
+from sagelocal.gateway.sigv4 import PayloadMode, SignatureInfo, verify_payload_hash
+
+BATCH = 1 << 20  # bytes gathered before each disk write
+
+
+def _is_chunked(request: HttpRequest, info: SignatureInfo | None) -> bool:
+    if info is not None and isinstance(info, SignatureInfo) and info.payload_mode.is_streaming:
+        return True
+    return "aws-chunked" in request.headers.get("content-encoding", "")
+
+
+def requested_checksums(request: HttpRequest) -> tuple[str, ...]:
+    """The flexible-checksum algorithms the request names (header, trailer or SDK hint)."""
+    names = {request.headers.get("x-amz-sdk-checksum-algorithm", "").upper()}
+    names.update(
+        h[len("x-amz-checksum-") :].upper() for h in request.headers if h.startswith("x-amz-checksum-")
+    )
+    for trailer in request.headers.get("x-amz-trailer", "").split(","):
+        trailer = trailer.strip().lower()
+        if trailer.startswith("x-amz-checksum-"):
+            names.add(trailer[len("x-amz-checksum-") :].upper())
+    return tuple(a for a in CHECKSUM_ALGORITHMS if a in names)
+
+
+async def spool_upload(
+    request: HttpRequest, info: SignatureInfo | None, secret: str | None, spool_dir: Path
+) -> SpooledBody:
+    """Stream the request body into a SpooledBody; verify chunk signatures and the payload hash."""
+    assert request.stream is not None
+    literal_sha = isinstance(info, SignatureInfo) and info.payload_mode is PayloadMode.SHA256
+    algorithms = requested_checksums(request)
+    spool = SpooledBody(spool_dir, algorithms, want_sha256=literal_sha or "SHA256" in algorithms)
+    decoder = AwsChunkedDecoder.for_request(request, info, secret) if _is_chunked(request, info) else None  # type: ignore[arg-type]
+    pending: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream:
+            data = decoder.feed(chunk) if decoder is not None else chunk
+            if data:
+                pending.append(data)
+                size += len(data)
+            if size >= BATCH:
+                batch, pending, size = b"".join(pending), [], 0
+                await anyio.to_thread.run_sync(spool.write, batch)
+        if pending:
+            await anyio.to_thread.run_sync(spool.write, b"".join(pending))
+        if decoder is not None:
+            spool.trailers = decoder.finish()
+        await anyio.to_thread.run_sync(spool.finish)
+        if literal_sha:
+            verify_payload_hash(info, spool.sha256_hex or "")  # type: ignore[arg-type]
+    except BaseException:
+        spool.discard()
+        raise
+    request.stream = None
+    request.body = spool
+    return spool
+
+
+async def load_small_body(request: HttpRequest, info: SignatureInfo | None, secret: str | None) -> bytes:
+    """Read a non-upload S3 body whole, de-chunk it, and verify a literal payload hash."""
+    await request.load_body()
+    if _is_chunked(request, info) and isinstance(info, SignatureInfo):
+        request.body, _trailers = decode_request(request, info, secret)  # type: ignore[arg-type]
+    if isinstance(info, SignatureInfo) and info.payload_mode is PayloadMode.SHA256:
+        verify_payload_hash(info, hashlib.sha256(request.body).hexdigest())
+    return request.body
