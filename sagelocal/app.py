@@ -80,8 +80,14 @@ async def _body_stream(receive: Any) -> AsyncIterator[bytes]:
 
 
 def _streams_body(scope: Scope) -> bool:
-    """Uploads (S3's PUTs) are streamed to disk by the gateway; every other body is read whole."""
-    return scope["method"] == "PUT"
+    """Uploads (S3's PUTs and browser-form POSTs) are streamed to disk by the gateway; every
+    other body is read whole."""
+    if scope["method"] == "PUT":
+        return True
+    if scope["method"] != "POST":
+        return False
+    ctype = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+    return ctype.lower().startswith(b"multipart/form-data")
 
 
 def _to_request(scope: Scope, receive: Any) -> HttpRequest:

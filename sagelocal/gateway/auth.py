@@ -16,7 +16,7 @@ from sagelocal.gateway.http import HttpRequest
 from sagelocal.gateway.sigv2 import SigV2Info
 from sagelocal.gateway.sigv4 import SignatureInfo, auth_error, parse_signature, verify_signature
 from sagelocal.services.base import Principal
-from sagelocal.services.identity import CredentialStore
+from sagelocal.services.identity import Credential, CredentialStore
 
 FAMILIES = {
     "sts": "query",
@@ -72,17 +72,26 @@ class Authenticator:
             if family == "s3":
                 return ANONYMOUS
             raise auth_error(family, "missing")
-        cred = self.credentials.lookup(info.access_key_id)
-        if cred is None or not cred.active:
-            raise auth_error(family, "unknown-key", access_key_id=info.access_key_id)
-        now = self.clock()
-        if cred.session_token is not None:
-            token = info.security_token
-            if not token or not hmac.compare_digest(token, cred.session_token):
-                raise auth_error(family, "bad-token", access_key_id=info.access_key_id)
-            if cred.expiration is not None and now >= cred.expiration:
-                raise auth_error(family, "expired-token", access_key_id=info.access_key_id)
+        cred = self.credential(info.access_key_id, info.security_token, family)
         verify_signature(
-            request, info, cred.secret_access_key, now, self.max_skew, family, check_payload=check_payload
+            request,
+            info,
+            cred.secret_access_key,
+            self.clock(),
+            self.max_skew,
+            family,
+            check_payload=check_payload,
         )
         return Authentication(cred.principal, info.region, info, cred.secret_access_key)
+
+    def credential(self, access_key_id: str, token: str | None, family: str) -> Credential:
+        """The active credential for a key, its session token checked and unexpired."""
+        cred = self.credentials.lookup(access_key_id)
+        if cred is None or not cred.active:
+            raise auth_error(family, "unknown-key", access_key_id=access_key_id)
+        if cred.session_token is not None:
+            if not token or not hmac.compare_digest(token, cred.session_token):
+                raise auth_error(family, "bad-token", access_key_id=access_key_id)
+            if cred.expiration is not None and self.clock() >= cred.expiration:
+                raise auth_error(family, "expired-token", access_key_id=access_key_id)
+        return cred

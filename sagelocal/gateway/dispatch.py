@@ -27,6 +27,15 @@ from sagelocal.gateway.protocols.rest_codec import has_streaming_input
 from sagelocal.gateway.protocols.validation import validate, validation_error
 from sagelocal.gateway.routing import identify_service, service_model
 from sagelocal.gateway.s3_addressing import to_path_style
+from sagelocal.gateway.s3_post import (
+    check_policy,
+    check_signature,
+    post_form_bucket,
+    post_response,
+    put_params,
+    read_form,
+)
+from sagelocal.gateway.sigv4_canonical import signing_key
 from sagelocal.gateway.upload import load_small_body, spool_upload
 from sagelocal.services.base import NotImplementedOperation, Provider, RequestContext, ServiceError
 
@@ -89,6 +98,11 @@ class Gateway:
             auth = self.authenticator.authenticate(request, service, check_payload=not streamed)
             if service == "s3":
                 request = to_path_style(request)
+                bucket = post_form_bucket(request)
+                if bucket is not None:
+                    return self._finish(
+                        service, await self._post_object(request, bucket, request_id), request_id
+                    )
             operation, path_params = codec.find_operation(request)
             handler = self.handler_for(service, operation.name)
             if handler is None:
@@ -124,6 +138,44 @@ class Gateway:
             if isinstance(request.body, SpooledBody):
                 request.body.discard()  # a no-op once the provider adopted the file
         return self._finish(service, response, request_id)
+
+    async def _post_object(self, request: HttpRequest, bucket: str, request_id: str) -> HttpResponse:
+        """S3's presigned POST: the form's policy and signature checked, then PutObject."""
+        assert request.stream is not None
+        form = await read_form(request.headers["content-type"], request.stream, self.spool_dir)
+        try:
+            principal = None
+            if "x-amz-credential" in form.fields or "x-amz-signature" in form.fields:
+                key_id, date, region, *_ = (form.fields.get("x-amz-credential", "") + "////").split("/")
+                cred = self.authenticator.credential(key_id, form.fields.get("x-amz-security-token"), "s3")
+                check_signature(form, signing_key(cred.secret_access_key, date, region, "s3"))
+                principal = cred.principal
+            if "policy" in form.fields:
+                check_policy(form, bucket, self.clock())
+            elif principal is not None:
+                raise ServiceError("InvalidArgument", "Bucket POST must contain a field named 'policy'.", 400)
+            handler = self.handler_for("s3", "PutObject")
+            if handler is None:
+                raise NotImplementedOperation("s3", "PutObject")
+            params = put_params(form, bucket)
+            ctx = RequestContext(
+                "s3",
+                "PutObject",
+                self.default_region,
+                principal.account_id if principal else self.authenticator.account_id,
+                principal,
+                request_id,
+                request.client_ip,
+                request.scheme == "https",
+                self.clock(),
+            )
+            result = await anyio.to_thread.run_sync(handler, ctx, params)
+        except ServiceError as err:
+            return codec_for(service_model("s3")).serialize_error(err, None, request_id, request)
+        finally:
+            if form.file is not None:
+                form.file.discard()
+        return post_response(form, request, params, result)
 
     @staticmethod
     def _finish(service: str, response: HttpResponse, request_id: str) -> HttpResponse:
