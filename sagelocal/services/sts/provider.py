@@ -53,6 +53,21 @@ class StsProvider(Provider):
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def _issue(self, duration: int, **fields: Any) -> StsSession:
+        """Store a new set of temporary credentials valid for `duration` seconds."""
+        now = utcnow()
+        row = StsSession(
+            access_key_id=_new_access_key_id(),
+            secret_access_key=_new_secret(),
+            session_token=_new_session_token(),
+            expiration=now + timedelta(seconds=duration),
+            created=now,
+            **fields,
+        )
+        with self.db.write() as session:
+            session.add(row)
+        return row
+
     def get_caller_identity(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         p = _caller(ctx)
         return {"UserId": p.user_id, "Account": p.account_id, "Arn": p.arn}
@@ -85,13 +100,11 @@ class StsProvider(Provider):
             )
         if policy is not None:
             _check_session_policy(policy)
-        now = utcnow()
-        row = StsSession(
-            access_key_id=_new_access_key_id(),
-            secret_access_key=_new_secret(),
-            session_token=_new_session_token(),
-            expiration=now + timedelta(seconds=duration),
-            created=now,
+        policy_arns = [p["arn"] for p in params.get("PolicyArns", []) if "arn" in p] or None
+        tags = {t["Key"]: t["Value"] for t in params.get("Tags", [])} or None
+        packed = _packed_size(policy, policy_arns, tags) if policy or policy_arns or tags else None
+        row = self._issue(
+            duration,
             account_id=role.account_id,
             kind="assumed-role",
             principal_arn=f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{session_name}",
@@ -100,17 +113,15 @@ class StsProvider(Provider):
             session_name=session_name,
             source_identity=params.get("SourceIdentity"),
             session_policy=policy,
-            policy_arns=[p["arn"] for p in params.get("PolicyArns", []) if "arn" in p] or None,
-            tags={t["Key"]: t["Value"] for t in params.get("Tags", [])} or None,
+            policy_arns=policy_arns,
+            tags=tags,
         )
-        with self.db.write() as session:
-            session.add(row)
         out: dict[str, Any] = {
             "Credentials": _credentials(row),
             "AssumedRoleUser": {"AssumedRoleId": row.user_id, "Arn": row.principal_arn},
         }
-        if policy is not None or row.policy_arns or row.tags:
-            out["PackedPolicySize"] = _packed_size(policy, row.policy_arns, row.tags)
+        if packed is not None:
+            out["PackedPolicySize"] = packed
         if row.source_identity:
             out["SourceIdentity"] = row.source_identity
         return out
@@ -120,20 +131,13 @@ class StsProvider(Provider):
         if caller.kind != "user" or caller.access_key_id.startswith("ASIA"):
             raise ServiceError("AccessDenied", "Cannot call GetSessionToken with session credentials", 403)
         duration = int(params.get("DurationSeconds", 43200))
-        now = utcnow()
-        row = StsSession(
-            access_key_id=_new_access_key_id(),
-            secret_access_key=_new_secret(),
-            session_token=_new_session_token(),
-            expiration=now + timedelta(seconds=duration),
-            created=now,
+        row = self._issue(
+            duration,
             account_id=caller.account_id,
             kind="user",
             principal_arn=caller.arn,
             user_id=caller.user_id,
         )
-        with self.db.write() as session:
-            session.add(row)
         return {"Credentials": _credentials(row)}
 
 
