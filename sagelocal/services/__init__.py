@@ -11,7 +11,13 @@ def build_providers(db: Database, settings: Settings) -> dict[str, Provider]:
     """Every service provider, keyed by botocore service name. `settings.home` holds their files."""
     from sagelocal.services.iam.provider import IamProvider
     from sagelocal.services.logs.provider import LogsProvider
+    from sagelocal.services.s3.provider import S3Provider
     from sagelocal.services.sts.provider import StsProvider
 
-    providers: list[Provider] = [StsProvider(db), IamProvider(db), LogsProvider(db)]
+    providers: list[Provider] = [
+        StsProvider(db),
+        IamProvider(db),
+        LogsProvider(db),
+        S3Provider.at_home(db, settings.home),
+    ]
     return {p.service_name: p for p in providers}

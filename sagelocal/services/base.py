@@ -14,6 +14,10 @@ from typing import Any, ClassVar, Literal
 
 PrincipalKind = Literal["root", "user", "assumed-role"]
 
+# A result key a provider sets when AWS's HTTP status depends on what the operation did and the
+# model has no status-code member for it (S3 answers a ranged GetObject with 206).
+HTTP_STATUS = "__http_status__"
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -98,6 +102,10 @@ class Provider:
     """
 
     service_name: ClassVar[str]
+
+    def recover(self) -> object:
+        """Called once at start-up, before any request: clean up what a crash left half-done."""
+        return None
 
 
 def utcnow() -> datetime:

@@ -28,7 +28,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.parsers import QueryParser
 from botocore.validate import ParamValidator
 
-from sagelocal.services.base import Principal, RequestContext, ServiceError
+from sagelocal.services.base import HTTP_STATUS, Principal, RequestContext, ServiceError
 from sagelocal.services.iam.identity import bootstrap_admin, find_access_key
 from sagelocal.services.iam.provider import IamProvider
 from sagelocal.store.db import Database
@@ -75,7 +75,7 @@ def check_shape(shape: Shape, value: Any, where: str = "") -> None:
     t = shape.type_name
     if t == "structure":
         assert isinstance(value, dict), f"{where}: expected dict, got {value!r}"
-        unknown = set(value) - set(shape.members)
+        unknown = set(value) - set(shape.members) - {HTTP_STATUS}
         assert not unknown, f"{where}: members not in {shape.name}: {unknown}"
         missing = [m for m in shape.required_members if m not in value]
         assert not missing, f"{where}: required members of {shape.name} missing: {missing}"

@@ -28,7 +28,7 @@ from sagelocal.gateway.protocols.json_codec import (
 from sagelocal.gateway.protocols.rest_router import Router
 from sagelocal.gateway.protocols.shapes import Node, float_text, format_timestamp, scalar_from_text
 from sagelocal.gateway.protocols.xml_util import XmlWriter, escape, escape_attr, from_xml, parse_xml
-from sagelocal.services.base import ServiceError
+from sagelocal.services.base import HTTP_STATUS, ServiceError
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 _XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -278,6 +278,8 @@ class RestCodec(ModelCodec):
         assert plan is not None
         if plan.status and result.get(plan.status) is not None:
             status = int(result[plan.status])
+        if result.get(HTTP_STATUS) is not None:  # a status the model cannot express (S3's 206)
+            status = int(result[HTTP_STATUS])
         for name, child, wire in plan.headers:
             value = result.get(name)
             if value is not None and not (child.type == "list" and not value):
@@ -330,8 +332,8 @@ class RestCodec(ModelCodec):
             headers.update(error.headers)
             return HttpResponse(error.status, headers, dump_json(json_error_body(self, error, False)))
         headers.update(error.headers)
-        if request is not None and request.method.upper() == "HEAD":
-            return HttpResponse(error.status, headers, b"")
+        if (request is not None and request.method.upper() == "HEAD") or error.status == 304:
+            return HttpResponse(error.status, headers, b"")  # HEAD and 304 answers carry no body
         out = [
             _XML_DECL,
             f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>",

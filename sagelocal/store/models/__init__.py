@@ -4,6 +4,7 @@ from sagelocal.store.models import (
     iam,  # noqa: F401
     logs,  # noqa: F401
     platform,  # noqa: F401
+    s3,  # noqa: F401
     sts,  # noqa: F401
 )
 from sagelocal.store.models.base import Base, UTCDateTime
