@@ -48,7 +48,10 @@ def open_platform(settings: Settings) -> Platform:
         CredentialStore(db), home.account_id, utcnow, settings.max_clock_skew_seconds
     )
     spool_dir = settings.home / "blobs" / "tmp"
-    gateway = Gateway(build_providers(db, settings), authenticator, settings.region, utcnow, spool_dir)
+    providers = build_providers(db, settings)
+    for provider in providers.values():
+        provider.recover()  # before any request: finish or undo what a crash left half-done
+    gateway = Gateway(providers, authenticator, settings.region, utcnow, spool_dir)
     return Platform(settings, db, home, gateway)
 
 

@@ -36,7 +36,7 @@ from sagelocal.gateway.s3_post import (
     read_form,
 )
 from sagelocal.gateway.sigv4_canonical import signing_key
-from sagelocal.gateway.upload import load_small_body, spool_upload
+from sagelocal.gateway.upload import load_small_body, spool_upload, verify_small_body_digests
 from sagelocal.services.base import NotImplementedOperation, Provider, RequestContext, ServiceError
 
 log = logging.getLogger("sagelocal.gateway")
@@ -112,6 +112,8 @@ class Gateway:
                     await spool_upload(request, auth.signature, auth.secret, self.spool_dir)
                 else:
                     await load_small_body(request, auth.signature, auth.secret)
+            if service == "s3" and not isinstance(request.body, SpooledBody):
+                verify_small_body_digests(request)
             params = codec.parse(operation, request, path_params)
             problems = validate(operation, params, required_only=service == "s3")
             if problems:

@@ -8,15 +8,18 @@ Other S3 bodies (XML documents, policies) are small: read whole, de-chunked, ver
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from pathlib import Path
 
 import anyio.to_thread
 
-from sagelocal.blobs.spool import CHECKSUM_ALGORITHMS, SpooledBody
+from sagelocal.blobs.spool import CHECKSUM_ALGORITHMS, SpooledBody, new_checksum
 from sagelocal.gateway.aws_chunked import AwsChunkedDecoder, decode_request
 from sagelocal.gateway.http import HttpRequest
 from sagelocal.gateway.sigv4 import PayloadMode, SignatureInfo, verify_payload_hash
+from sagelocal.services.base import ServiceError
 
 BATCH = 1 << 20  # bytes gathered before each disk write
 
@@ -83,3 +86,36 @@ async def load_small_body(request: HttpRequest, info: SignatureInfo | None, secr
     if isinstance(info, SignatureInfo) and info.payload_mode is PayloadMode.SHA256:
         verify_payload_hash(info, hashlib.sha256(request.body).hexdigest())
     return request.body
+
+
+def verify_small_body_digests(request: HttpRequest) -> None:
+    """Content-MD5 and x-amz-checksum-* headers over a whole (non-upload) S3 body, e.g. the XML
+    of DeleteObjects, which the model gives no member for; uploads are checked by the provider."""
+    body = request.body if isinstance(request.body, bytes) else b""
+    md5 = request.headers.get("content-md5")
+    if md5 is not None:
+        try:
+            raw = base64.b64decode(md5, validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 16:
+            raise ServiceError(
+                "InvalidDigest",
+                "The Content-MD5 you specified was invalid.",
+                400,
+                fields={"Content-MD5": md5},
+            )
+        if raw != hashlib.md5(body).digest():
+            raise ServiceError(
+                "BadDigest", "The Content-MD5 you specified did not match what we received.", 400
+            )
+    for algorithm in CHECKSUM_ALGORITHMS:
+        expected = request.headers.get(f"x-amz-checksum-{algorithm.lower()}")
+        if expected is None:
+            continue
+        hasher = new_checksum(algorithm)
+        hasher.update(body)
+        if base64.b64encode(hasher.digest()).decode() != expected.strip():
+            raise ServiceError(
+                "BadDigest", f"The {algorithm} you specified did not match the calculated checksum.", 400
+            )
