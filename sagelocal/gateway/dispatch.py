@@ -30,6 +30,7 @@ from sagelocal.gateway.s3_addressing import to_path_style
 from sagelocal.gateway.s3_post import (
     check_policy,
     check_signature,
+    check_signature_v2,
     post_form_bucket,
     post_response,
     put_params,
@@ -147,10 +148,15 @@ class Gateway:
         form = await read_form(request.headers["content-type"], request.stream, self.spool_dir)
         try:
             principal = None
+            token = form.fields.get("x-amz-security-token")
             if "x-amz-credential" in form.fields or "x-amz-signature" in form.fields:
                 key_id, date, region, *_ = (form.fields.get("x-amz-credential", "") + "////").split("/")
-                cred = self.authenticator.credential(key_id, form.fields.get("x-amz-security-token"), "s3")
+                cred = self.authenticator.credential(key_id, token, "s3")
                 check_signature(form, signing_key(cred.secret_access_key, date, region, "s3"))
+                principal = cred.principal
+            elif "awsaccesskeyid" in form.fields:
+                cred = self.authenticator.credential(form.fields["awsaccesskeyid"], token, "s3")
+                check_signature_v2(form, cred.secret_access_key)
                 principal = cred.principal
             if "policy" in form.fields:
                 check_policy(form, bucket, self.clock())

@@ -14,7 +14,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from hashlib import sha256
+from hashlib import sha1, sha256
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
@@ -30,7 +30,7 @@ from sagelocal.services.base import ServiceError
 BATCH = 1 << 20
 MAX_FIELDS_BYTES = 20 * 1024  # S3 limits the form fields before the file to 20 KB
 # Fields a policy need not mention.
-_EXEMPT = {"x-amz-signature", "file", "policy", "bucket"}
+_EXEMPT = {"x-amz-signature", "awsaccesskeyid", "signature", "file", "policy", "bucket"}
 _PUT_FIELDS = {
     "content-type": "ContentType",
     "cache-control": "CacheControl",
@@ -52,6 +52,7 @@ class PostForm:
     fields: dict[str, str] = field(default_factory=dict)
     file: SpooledBody | None = None
     filename: str = ""
+    file_content_type: str | None = None  # the file part's own Content-Type header
 
 
 class _FormReader:
@@ -115,8 +116,7 @@ class _FormReader:
     def _part_end(self) -> None:
         if self._part == "file":
             self._file_done = True
-            if "content-type" in self._headers and "content-type" not in self.form.fields:
-                self.form.fields["content-type"] = self._headers["content-type"]
+            self.form.file_content_type = self._headers.get("content-type")
         elif self._part is not None:
             self.form.fields[self._part] = b"".join(self._buf).decode("utf-8", "replace")
 
@@ -152,9 +152,19 @@ async def read_form(content_type: str, stream: AsyncIterator[bytes], spool_dir: 
 
 
 def check_signature(form: PostForm, signing_key: bytes) -> None:
-    """The x-amz-signature field must be HMAC-SHA256 of the base64 policy under the signing key."""
-    expected = hmac.new(signing_key, form.fields["policy"].encode(), sha256).hexdigest()
-    if not hmac.compare_digest(expected, form.fields.get("x-amz-signature", "")):
+    """SigV4: the x-amz-signature field is HMAC-SHA256 of the base64 policy under the signing key."""
+    expected = hmac.new(signing_key, form.fields.get("policy", "").encode(), sha256).hexdigest()
+    _compare(expected, form.fields.get("x-amz-signature", ""))
+
+
+def check_signature_v2(form: PostForm, secret: str) -> None:
+    """SigV2 (what boto3 signs with by default): `signature` is base64 HMAC-SHA1 of the policy."""
+    mac = hmac.new(secret.encode(), form.fields.get("policy", "").encode(), sha1).digest()
+    _compare(base64.b64encode(mac).decode(), form.fields.get("signature", ""))
+
+
+def _compare(expected: str, given: str) -> None:
+    if not hmac.compare_digest(expected, given):
         raise ServiceError(
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided. "
@@ -247,6 +257,8 @@ def put_params(form: PostForm, bucket: str) -> dict[str, Any]:
     for name, member in _PUT_FIELDS.items():
         if name in form.fields:
             params[member] = form.fields[name]
+    if "ContentType" not in params and form.file_content_type:
+        params["ContentType"] = form.file_content_type
     meta = {n[len("x-amz-meta-") :]: v for n, v in form.fields.items() if n.startswith("x-amz-meta-")}
     if meta:
         params["Metadata"] = meta

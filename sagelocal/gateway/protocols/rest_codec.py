@@ -269,17 +269,16 @@ class RestCodec(ModelCodec):
 
     def serialize(self, operation: OperationModel, result: dict[str, Any], request_id: str) -> HttpResponse:
         headers = self._id_headers(request_id)
-        status = int(operation.http.get("responseCode", 200))
-        node = self.output_node(operation)
         result = result or {}
+        # a status the model cannot express (S3's 206 for ranges, 204 for PutBucketPolicy)
+        status = int(result.get(HTTP_STATUS) or operation.http.get("responseCode", 200))
+        node = self.output_node(operation)
         if node is None:
             return HttpResponse(status, headers, b"")
         plan = self._plan(operation, node, False)
         assert plan is not None
         if plan.status and result.get(plan.status) is not None:
             status = int(result[plan.status])
-        if result.get(HTTP_STATUS) is not None:  # a status the model cannot express (S3's 206)
-            status = int(result[HTTP_STATUS])
         for name, child, wire in plan.headers:
             value = result.get(name)
             if value is not None and not (child.type == "list" and not value):

@@ -7,7 +7,7 @@ import re
 from fnmatch import fnmatchcase
 from typing import Any
 
-from sagelocal.services.base import RequestContext, ServiceError
+from sagelocal.services.base import HTTP_STATUS, RequestContext, ServiceError
 from sagelocal.services.s3.common import S3Base, get_bucket
 
 MAX_POLICY_BYTES = 20 * 1024
@@ -100,7 +100,7 @@ class PolicyOps(S3Base):
         with self.db.write() as s:
             bucket = get_bucket(s, ctx, params)
             bucket.policy = text
-        return {}
+        return {HTTP_STATUS: 204}  # S3 answers 204 No Content; the model says nothing
 
     def get_bucket_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         with self.db.read() as s:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sagelocal.services.base import RequestContext, ServiceError
+from sagelocal.services.base import HTTP_STATUS, RequestContext, ServiceError
 from sagelocal.services.s3.common import S3Base, get_bucket, get_object, invalid_argument
 
 MAX_OBJECT_TAGS = 10
@@ -96,7 +96,7 @@ class TaggingOps(S3Base):
         with self.db.write() as s:
             bucket = get_bucket(s, ctx, params)
             bucket.tags = tag_set(tags)
-        return {}
+        return {HTTP_STATUS: 204}  # S3 answers 204 No Content; the model says nothing
 
     def get_bucket_tagging(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         with self.db.read() as s:
