@@ -1,7 +1,7 @@
 """`sagelocal smoke`: start a server in a fresh (or given) home and drive it with unchanged boto3.
 
 Until `sagelocal demo` exists this is the README's main job: it shows that the server speaks
-STS, IAM and CloudWatch Logs to real clients, with timings.
+STS, IAM, CloudWatch Logs and S3 to real clients, with timings.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ TRUST_SAGEMAKER = {
 
 
 def _steps(session: boto3.Session) -> list[tuple[str, Callable[[], str]]]:
-    sts, iam, logs = session.client("sts"), session.client("iam"), session.client("logs")
+    sts, iam, logs, s3 = (session.client(name) for name in ("sts", "iam", "logs", "s3"))
     role_name = f"SmokeSageMakerRole-{int(time.time())}"
     group = "/sagelocal/smoke"
     state: dict[str, Any] = {}
@@ -66,19 +66,35 @@ def _steps(session: boto3.Session) -> list[tuple[str, Callable[[], str]]]:
         got = logs.get_log_events(logGroupName=group, logStreamName="smoke", startFromHead=True)["events"]
         return f"{len(got)} events read back: " + ", ".join(e["message"] for e in got)
 
+    def use_s3() -> str:
+        bucket = f"sagemaker-smoke-{int(time.time())}"
+        config = {"LocationConstraint": session.region_name}
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration=config)
+        state["bucket"] = bucket
+        payload = b"age,job,y\n" * 100_000  # 1 MB
+        s3.put_object(Bucket=bucket, Key="data/train.csv", Body=payload)
+        got = s3.get_object(Bucket=bucket, Key="data/train.csv")["Body"].read()
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="data/")["Contents"]]
+        assert got == payload, "object read back differs"
+        return f"s3://{bucket}: {len(got):,} bytes written and read back; keys {keys}"
+
     def clean_up() -> str:
+        if "bucket" in state:
+            s3.delete_object(Bucket=state["bucket"], Key="data/train.csv")
+            s3.delete_bucket(Bucket=state["bucket"])
         logs.delete_log_group(logGroupName=group)
         iam.detach_role_policy(
             RoleName=role_name, PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
         )
         iam.delete_role(RoleName=role_name)
-        return "role and log group deleted"
+        return "bucket, role and log group deleted"
 
     return [
         ("STS GetCallerIdentity", whoami),
         ("IAM CreateRole + AttachRolePolicy", create_role),
         ("STS AssumeRole, then call as the role", assume_role),
         ("CloudWatch Logs put/get events", write_logs),
+        ("S3 create bucket, put/get/list object", use_s3),
         ("Clean up", clean_up),
     ]
 

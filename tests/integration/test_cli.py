@@ -23,6 +23,7 @@ def test_smoke_runs_the_main_job() -> None:
     proc = subprocess.run([*SAGELOCAL, "smoke"], capture_output=True, text=True, timeout=180, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert ":assumed-role/" in proc.stdout and "3 events read back" in proc.stdout
+    assert "1,000,000 bytes written and read back" in proc.stdout
     assert "FAILED" not in proc.stdout
 
 
