@@ -17,7 +17,7 @@ import anyio.to_thread
 
 from sagelocal.blobs.spool import CHECKSUM_ALGORITHMS, SpooledBody, new_checksum
 from sagelocal.gateway.aws_chunked import AwsChunkedDecoder, decode_request
-from sagelocal.gateway.http import HttpRequest
+from sagelocal.gateway.http import Headers, HttpRequest
 from sagelocal.gateway.sigv4 import PayloadMode, SignatureInfo, verify_payload_hash
 from sagelocal.services.base import ServiceError
 
@@ -75,7 +75,22 @@ async def spool_upload(
         raise
     request.stream = None
     request.body = spool
+    if decoder is not None:
+        request.headers = _without_transport_encoding(request.headers)
     return spool
+
+
+def _without_transport_encoding(headers: Headers) -> Headers:
+    """`aws-chunked` is framing, not the object's encoding: S3 stores only what else is named
+    (`gzip,aws-chunked` -> `gzip`; `aws-chunked` alone -> nothing)."""
+    out = []
+    for name, value in headers.raw():
+        if name.lower() == "content-encoding":
+            value = ",".join(v.strip() for v in value.split(",") if v.strip().lower() != "aws-chunked")
+            if not value:
+                continue
+        out.append((name, value))
+    return Headers(out)
 
 
 async def load_small_body(request: HttpRequest, info: SignatureInfo | None, secret: str | None) -> bytes:

@@ -30,6 +30,7 @@ MiB = 1024 * 1024
 # S3 answers these for any operation; the model lists few errors per operation.
 GENERAL_ERRORS = {
     "AccessDenied",
+    "BadRequest",
     "BadDigest",
     "BucketAlreadyExists",
     "BucketAlreadyOwnedByYou",

@@ -292,7 +292,7 @@ def test_metadata_limits_and_tagging_header(s3: S3) -> None:
     s3.bucket()
     s3.error("MetadataTooLarge", "PutObject", Bucket="bkt", Key="k", Body=b"x", Metadata={"big": "v" * 2100})
     s3.error(
-        "InvalidTag",
+        "BadRequest",
         "PutObject",
         Bucket="bkt",
         Key="k",

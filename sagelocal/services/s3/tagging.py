@@ -21,8 +21,10 @@ def validate_tags(pairs: list[tuple[str, str]], *, bucket: bool = False) -> dict
     """S3's tag rules (count, lengths, unique keys, no `aws:` prefix); returns the tags as a dict."""
     limit = MAX_BUCKET_TAGS if bucket else MAX_OBJECT_TAGS
     if len(pairs) > limit:
-        what = "Bucket tag count" if bucket else "Object tags"
-        raise _invalid_tag(f"{what} cannot be greater than {limit}")
+        if bucket:
+            raise _invalid_tag(f"Bucket tag count cannot be greater than {limit}")
+        # S3 answers too many object tags with BadRequest, not InvalidTag
+        raise ServiceError("BadRequest", f"Object tags cannot be greater than {limit}", 400)
     out: dict[str, str] = {}
     for key, value in pairs:
         if not key or len(key) > 128:
