@@ -9,7 +9,6 @@ Other S3 bodies (XML documents, policies) are small: read whole, de-chunked, ver
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from sagelocal.blobs.spool import CHECKSUM_ALGORITHMS, SpooledBody, new_checksum
 from sagelocal.gateway.aws_chunked import AwsChunkedDecoder, decode_request
 from sagelocal.gateway.http import Headers, HttpRequest
 from sagelocal.gateway.sigv4 import PayloadMode, SignatureInfo, verify_payload_hash
-from sagelocal.services.base import ServiceError
+from sagelocal.services.s3.checksums import bad_checksum, check_content_md5
 
 BATCH = 1 << 20  # bytes gathered before each disk write
 
@@ -109,21 +108,7 @@ def verify_small_body_digests(request: HttpRequest) -> None:
     body = request.body if isinstance(request.body, bytes) else b""
     md5 = request.headers.get("content-md5")
     if md5 is not None:
-        try:
-            raw = base64.b64decode(md5, validate=True)
-        except (binascii.Error, ValueError):
-            raw = b""
-        if len(raw) != 16:
-            raise ServiceError(
-                "InvalidDigest",
-                "The Content-MD5 you specified was invalid.",
-                400,
-                fields={"Content-MD5": md5},
-            )
-        if raw != hashlib.md5(body).digest():
-            raise ServiceError(
-                "BadDigest", "The Content-MD5 you specified did not match what we received.", 400
-            )
+        check_content_md5(md5, hashlib.md5(body).digest())
     for algorithm in CHECKSUM_ALGORITHMS:
         expected = request.headers.get(f"x-amz-checksum-{algorithm.lower()}")
         if expected is None:
@@ -131,6 +116,4 @@ def verify_small_body_digests(request: HttpRequest) -> None:
         hasher = new_checksum(algorithm)
         hasher.update(body)
         if base64.b64encode(hasher.digest()).decode() != expected.strip():
-            raise ServiceError(
-                "BadDigest", f"The {algorithm} you specified did not match the calculated checksum.", 400
-            )
+            raise bad_checksum(algorithm)

@@ -89,36 +89,42 @@ def body_checksum(body: SpooledBody, algorithm: str) -> str:
     return value
 
 
+def check_content_md5(given: str, actual: bytes) -> None:
+    """A Content-MD5 header (base64) against the body's MD5: InvalidDigest or BadDigest."""
+    try:
+        raw = base64.b64decode(given, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 16:
+        raise ServiceError(
+            "InvalidDigest", "The Content-MD5 you specified was invalid.", 400, fields={"Content-MD5": given}
+        )
+    if raw != actual:
+        raise ServiceError(
+            "BadDigest",
+            "The Content-MD5 you specified did not match what we received.",
+            400,
+            fields={"ExpectedDigest": given, "CalculatedDigest": base64.b64encode(actual).decode()},
+        )
+
+
+def bad_checksum(algorithm: str) -> ServiceError:
+    return ServiceError(
+        "BadDigest", f"The {algorithm} you specified did not match the calculated checksum.", 400
+    )
+
+
 def verify_body(params: dict[str, Any], body: SpooledBody) -> dict[str, str]:
     """Check Content-MD5 and the flexible checksum; returns the checksums to store ({alg: b64})."""
     md5 = params.get("ContentMD5")
     if md5 is not None:
-        try:
-            raw = base64.b64decode(md5, validate=True)
-        except (binascii.Error, ValueError):
-            raw = b""
-        if len(raw) != 16:
-            raise ServiceError(
-                "InvalidDigest",
-                "The Content-MD5 you specified was invalid.",
-                400,
-                fields={"Content-MD5": md5},
-            )
-        if raw.hex() != body.md5_hex:
-            raise ServiceError(
-                "BadDigest",
-                "The Content-MD5 you specified did not match what we received.",
-                400,
-                fields={"ExpectedDigest": md5, "CalculatedDigest": body.md5_base64},
-            )
+        check_content_md5(md5, bytes.fromhex(body.md5_hex))
     algorithm, expected = requested_checksum(params, body)
     if algorithm is None:
         return {}
     actual = body_checksum(body, algorithm)
     if expected is not None and expected != actual:
-        raise ServiceError(
-            "BadDigest", f"The {algorithm} you specified did not match the calculated checksum.", 400
-        )
+        raise bad_checksum(algorithm)
     return {algorithm: actual}
 
 
