@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -17,7 +17,7 @@ from sagelocal import __version__
 from sagelocal.gateway.auth import Authenticator
 from sagelocal.gateway.dispatch import Gateway
 from sagelocal.gateway.http import Headers, HttpRequest, HttpResponse
-from sagelocal.home import HomeInfo, initialise
+from sagelocal.home import HomeInfo, initialise, lock_home
 from sagelocal.services import build_providers
 from sagelocal.services.base import utcnow
 from sagelocal.services.identity import CredentialStore
@@ -37,11 +37,15 @@ class Platform:
     db: Database
     home: HomeInfo
     gateway: Gateway
+    lock: TextIO | None = None
     started: float = field(default_factory=time.monotonic)
 
 
 def open_platform(settings: Settings) -> Platform:
-    """Open (initialising on first use) the home and wire the services together."""
+    """Open (initialising on first use) the home and wire the services together.
+
+    Raises HomeInUse if another server holds the home."""
+    lock = lock_home(settings.home)
     db = Database(settings.resolved_database_url())
     home = initialise(settings, db)
     authenticator = Authenticator(
@@ -52,7 +56,7 @@ def open_platform(settings: Settings) -> Platform:
     for provider in providers.values():
         provider.recover()  # before any request: finish or undo what a crash left half-done
     gateway = Gateway(providers, authenticator, settings.region, utcnow, spool_dir)
-    return Platform(settings, db, home, gateway)
+    return Platform(settings, db, home, gateway, lock)
 
 
 def _internal_app(platform: Platform) -> Starlette:

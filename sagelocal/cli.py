@@ -6,6 +6,7 @@ import argparse
 import os
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from sagelocal import __version__
@@ -26,10 +27,14 @@ def cmd_server(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sagelocal.app import create_app, open_platform
-    from sagelocal.home import write_server_record
+    from sagelocal.home import HomeInUse, write_server_record
 
     settings = _settings(args)
-    platform = open_platform(settings)
+    try:
+        platform = open_platform(settings)
+    except HomeInUse as exc:
+        print(f"sagelocal: {exc}", file=sys.stderr)
+        return 1
     write_server_record(settings)
     print(
         f"sagelocal {__version__} on {settings.endpoint_url} (home {settings.home}, "
@@ -49,18 +54,19 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 def env_lines(settings: Settings, *, profile: bool = False) -> list[str]:
     """Shell lines that point unchanged AWS clients at the server."""
-    from sagelocal.app import open_platform
-    from sagelocal.home import read_server_record
+    from sagelocal.home import initialise, read_server_record
+    from sagelocal.store.db import Database
 
     record = read_server_record(settings.home) or {}
     port = int(record.get("port", settings.port))  # type: ignore[call-overload]
     region = str(record.get("region", settings.region))
-    settings = Settings(
-        home=settings.home, host=str(record.get("host", settings.host)), port=port, region=region
-    )
-    platform = open_platform(settings)
-    home = platform.home
-    platform.db.dispose()
+    settings = replace(settings, host=str(record.get("host", settings.host)), port=port, region=region)
+    # Only the home's facts are needed: no providers, so no start-up recovery runs beside a live server.
+    db = Database(settings.resolved_database_url())
+    try:
+        home = initialise(settings, db)
+    finally:
+        db.dispose()
     values = {
         "AWS_ENDPOINT_URL": settings.endpoint_url,
         "AWS_DEFAULT_REGION": region,
@@ -119,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("env", help="print export lines that point AWS clients at the server")
     _common(p)
+    p.add_argument(
+        "--database-url", default=None, help="the server's SQLAlchemy URL, if not SQLite in the home"
+    )
     p.add_argument("--profile", action="store_true", help="use the sagelocal profile files instead of keys")
     p.set_defaults(func=cmd_env)
 

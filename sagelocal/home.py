@@ -8,12 +8,14 @@ AdministratorAccess and an access key, and an AWS config/credentials pair with p
 from __future__ import annotations
 
 import configparser
+import fcntl
 import json
 import os
 import secrets
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
+from typing import TextIO
 
 from sagelocal.services.base import utcnow
 from sagelocal.services.iam.identity import bootstrap_admin
@@ -80,6 +82,24 @@ def initialise(settings: Settings, db: Database) -> HomeInfo:
     _write_private(aws_dir / "config", config_text)
     _write_private(aws_dir / "credentials", creds_text)
     return HomeInfo(account_id, key_id, secret, aws_dir / "config", aws_dir / "credentials")
+
+
+class HomeInUse(RuntimeError):
+    """Another server already serves this home."""
+
+
+def lock_home(home: Path) -> TextIO:
+    """Hold the home's lock for this process's lifetime (released by the kernel when it exits).
+
+    Two servers on one home would each run start-up recovery and sweep the other's uploads."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle = open(home / "server.lock", "a+")  # noqa: SIM115 - kept open while the server runs
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise HomeInUse(f"another sagelocal server is using {home}") from None
+    return handle
 
 
 def write_server_record(settings: Settings) -> None:

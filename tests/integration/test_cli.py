@@ -49,3 +49,16 @@ def test_home_keeps_its_account_across_restarts(tmp_path: Path) -> None:
         assert again is not None and again["account_id"] == health["account_id"]
         assert second.credentials() == keys
     assert oct((home / "aws" / "credentials").stat().st_mode & 0o777) == "0o600"
+
+
+def test_second_server_on_the_same_home_is_refused(server: ServerProcess) -> None:
+    proc = subprocess.run(
+        [*SAGELOCAL, "server", "--home", str(server.home), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_clean_env(),
+    )
+    assert proc.returncode == 1
+    assert f"another sagelocal server is using {server.home}" in proc.stderr
+    assert server.health() is not None  # the first one is untouched
