@@ -12,6 +12,7 @@ def build_providers(db: Database, settings: Settings) -> dict[str, Provider]:
     from sagelocal.services.iam.provider import IamProvider
     from sagelocal.services.logs.provider import LogsProvider
     from sagelocal.services.s3.provider import S3Provider
+    from sagelocal.services.sagemaker.provider import SageMakerProvider
     from sagelocal.services.sts.provider import StsProvider
 
     providers: list[Provider] = [
@@ -19,5 +20,6 @@ def build_providers(db: Database, settings: Settings) -> dict[str, Provider]:
         IamProvider(db),
         LogsProvider(db),
         S3Provider.at_home(db, settings.home),
+        SageMakerProvider(db, settings.home, settings.endpoint_url),
     ]
     return {p.service_name: p for p in providers}

@@ -5,6 +5,7 @@ from sagelocal.store.models import (
     logs,  # noqa: F401
     platform,  # noqa: F401
     s3,  # noqa: F401
+    sagemaker,  # noqa: F401
     sts,  # noqa: F401
 )
 from sagelocal.store.models.base import Base, UTCDateTime
