@@ -5,7 +5,10 @@ It reads its spec (JSON) from ``$SAGELOCAL_JOB_SPEC`` and reports on the file de
 each phase and finally ``{"event": "done", ...}``. Its stdout/stderr (and the algorithm's) are
 the job's log. S3 I/O uses the job role's temporary credentials, read from the file the spec
 names (the supervisor keeps it fresh) at the start of each S3 phase, against the platform's own
-endpoint. Imports only the standard library and boto3, never `sagelocal.services`.
+endpoint. In script mode (``spec["framework"]`` set) it also fetches the source directory and
+runs the user's entry point (`script_mode`) instead of a built-in algorithm. A non-empty
+``output/data`` goes to ``output.tar.gz`` beside ``model.tar.gz``. Imports only the standard
+library, boto3 and `sagelocal.compute`, never `sagelocal.services`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import sys
 import tarfile
 from pathlib import Path
 from typing import IO, Any
+
+from sagelocal.compute import script_mode
 
 _stopping = False
 _algorithm: subprocess.Popen[bytes] | None = None
@@ -146,8 +151,37 @@ def _read_metrics(ws: Path) -> dict[str, float]:
         return {}
 
 
+def upload_output_data(ws: Path, s3: Any, model_uri: str) -> str | None:
+    """output/data's contents as output.tar.gz beside model.tar.gz, if there are any."""
+    data = ws / "output" / "data"
+    items = sorted(data.iterdir()) if data.is_dir() else []
+    if not items:
+        return None
+    uri = model_uri.rsplit("/", 1)[0] + "/output.tar.gz"
+    archive = ws.parent / f".{ws.name}.output.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for item in items:
+            tar.add(item, arcname=item.name)
+    bucket, key = split_s3_uri(uri)
+    s3.upload_file(str(archive), bucket, key)
+    archive.unlink()
+    return uri
+
+
+def _run_script(ws: Path, spec: dict[str, Any]) -> int:
+    global _algorithm
+    script = script_mode.UserScript(ws, spec)
+    _algorithm = script.proc
+    code = script.wait()
+    if code != 0 and not _stopping:
+        (ws / "output" / "failure").write_text(script.failure(code))
+    return code
+
+
 def _train(ws: Path, spec: dict[str, Any]) -> int:
     global _algorithm
+    if spec.get("framework"):
+        return _run_script(ws, spec)
     env = {**os.environ, **spec["algorithm_env"], "SAGELOCAL_WORKSPACE": str(ws)}
     for k in ("SAGELOCAL_JOB_SPEC", "SAGELOCAL_STATUS_FD"):
         env.pop(k, None)
@@ -168,7 +202,9 @@ def run(spec: dict[str, Any], report: IO[str]) -> None:
     try:
         write_config(ws, spec)
         download(ws, s3, spec)
-    except DownloadError as exc:
+        if spec.get("framework"):
+            script_mode.fetch_code(ws, s3, spec["hyperparameters"])
+    except (DownloadError, script_mode.CodeError) as exc:
         emit("done", client_error=str(exc))
         return
     emit("phase", status="Training")
@@ -181,7 +217,9 @@ def run(spec: dict[str, Any], report: IO[str]) -> None:
     model = None
     if not _stopping or any((ws / "model").iterdir()):
         emit("phase", status="Uploading")
-        upload_model(ws, _s3(spec), spec["model_uri"])
+        s3 = _s3(spec)
+        upload_model(ws, s3, spec["model_uri"])
+        upload_output_data(ws, s3, spec["model_uri"])
         model = spec["model_uri"]
     emit("done", exit_code=code, model=model, metrics=_read_metrics(ws))
 

@@ -67,6 +67,8 @@ class JobSpec:
     stop_grace: float = 120.0
     refresh: Callable[[], dict[str, str]] | None = None
     refresh_every: float = 1800.0
+    framework: str | None = None  # script mode's framework (images.Algorithm.framework)
+    instance_type: str = "ml.m5.large"
 
     @property
     def credentials_file(self) -> Path:

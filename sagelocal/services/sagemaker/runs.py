@@ -137,9 +137,9 @@ class TrainingRunner:
         request: dict[str, Any] = job.request
         algo = request["AlgorithmSpecification"]
         try:
-            algorithm = images.resolve(algo["TrainingImage"])
-        except images.UnknownImage:
-            recorder.finished(Outcome("Failed", "Failed", _unknown_image(algo["TrainingImage"])))
+            algorithm = images.resolve(algo["TrainingImage"], request.get("HyperParameters", {}))
+        except images.UnknownImage as exc:
+            recorder.finished(Outcome("Failed", "Failed", f"ClientError: {exc}"))
             return
         try:
             credentials = self.credentials(job, role)
@@ -151,6 +151,8 @@ class TrainingRunner:
             workspace=self.jobs_dir / job.name,
             algorithm_argv=algorithm.argv,
             algorithm_env=algorithm.env | request.get("Environment", {}),
+            framework=algorithm.framework,
+            instance_type=request["ResourceConfig"].get("InstanceType", "ml.m5.large"),
             channels=request.get("InputDataConfig", []),
             input_mode=algo.get("TrainingInputMode", "File"),
             hyperparameters=request.get("HyperParameters", {}),
@@ -179,11 +181,3 @@ class TrainingRunner:
                 job.training_end_time = now if job.training_start_time else None
                 add_transition(job, "Failed", now)
         return len(stale)
-
-
-def _unknown_image(image: str) -> str:
-    return (
-        f"ClientError: The training image {image} is not recognised by sagelocal. Supported: the "
-        "built-in XGBoost images (<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-xgboost:<version> "
-        "and the legacy xgboost:1 / xgboost:latest)."
-    )
