@@ -455,3 +455,24 @@ def test_invalid_range(s3: Any, bucket: str) -> None:
     whole = s3.get_object(Bucket=bucket, Key="obj", Range="bytes=abc")
     assert whole["ResponseMetadata"]["HTTPStatusCode"] == 200 and whole["Body"].read() == OLD
     _assert_old(s3, bucket)
+
+
+# ---- malformed request bodies --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<Delete><Object><Key>obj</Key></Object>",
+        b"not xml at all",
+        b"<Delete><Object><Key>obj</Oops></Object></Delete>",
+    ],
+)
+def test_malformed_xml_body_is_refused_and_changes_nothing(
+    aws: AwsClients, s3: Any, bucket: str, body: bytes
+) -> None:
+    s3.put_object(Bucket=bucket, Key="obj", Body=OLD)
+    resp = raw_request(aws.server, "POST", f"/{bucket}?delete", body, headers={"Content-MD5": md5_b64(body)})
+    assert resp.status == 400, resp.body
+    assert b"<Code>MalformedXML</Code>" in resp.body
+    _assert_old(s3, bucket)
