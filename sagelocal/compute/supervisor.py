@@ -114,7 +114,10 @@ def _outcome(done: dict[str, Any] | None, code: int, stop_reason: str | None) ->
         return Outcome("Failed", "Failed", f"ClientError: {done['client_error']}")
     if done.get("exit_code", 0) != 0:
         text = done.get("failure") or f"Algorithm exited with code {done['exit_code']}"
-        return Outcome("Failed", "Failed", f"AlgorithmError: {text}")
+        if not text.startswith(("ClientError:", "AlgorithmError:")):
+            # built-in algorithms classify their own failures (output/failure); anything else is the algorithm's
+            text = f"AlgorithmError: {text}"
+        return Outcome("Failed", "Failed", text)
     return Outcome("Completed", "Completed", model_uri=done.get("model"), metrics=done.get("metrics", {}))
 
 

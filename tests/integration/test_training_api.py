@@ -376,3 +376,70 @@ def test_server_restart_fails_running_jobs(tmp_path: Path, standin: AwsClients) 
         desc = aws.client("sagemaker").describe_training_job(TrainingJobName="crash-job")
     assert desc["TrainingJobStatus"] == "Failed"
     assert desc["FailureReason"].startswith("InternalServerError: The sagelocal server stopped")
+
+
+def _channel(bucket: str, name: str, prefix: str) -> dict[str, Any]:
+    source = {
+        "S3DataType": "S3Prefix",
+        "S3Uri": f"s3://{bucket}/{prefix}",
+        "S3DataDistributionType": "FullyReplicated",
+    }
+    return {"ChannelName": name, "DataSource": {"S3DataSource": source}, "ContentType": "text/csv"}
+
+
+@pytest.mark.parametrize(
+    ("case", "hyperparameters", "channels", "reason"),
+    [
+        (
+            "no-round",
+            {"objective": "binary:logistic"},
+            None,
+            "ClientError: Missing required hyperparameter: num_round",
+        ),
+        (
+            "extra-hp",
+            {"num_round": "5", "colour": "red"},
+            None,
+            "ClientError: Extraneous hyperparameter found: colour",
+        ),
+        (
+            "extra-ch",
+            {"num_round": "5"},
+            [("train", "data/train"), ("test", "data/train")],
+            "ClientError: Extraneous channel found: test",
+        ),
+        (
+            "no-train",
+            {"num_round": "5"},
+            [("validation", "data/train")],
+            "ClientError: Missing required channel: train",
+        ),
+    ],
+)
+def test_user_mistakes_fail_the_job_with_the_containers_message(
+    aws: AwsClients,
+    setup: tuple[str, str],
+    case: str,
+    hyperparameters: dict[str, str],
+    channels: list[tuple[str, str]] | None,
+    reason: str,
+) -> None:
+    role, bucket = setup
+    sm = aws.client("sagemaker")
+    over: dict[str, Any] = {"HyperParameters": hyperparameters}
+    if channels is not None:
+        over["InputDataConfig"] = [_channel(bucket, name, prefix) for name, prefix in channels]
+    sm.create_training_job(**_request(f"user-mistake-{case}", role, bucket, **over))
+    desc = _wait(sm, f"user-mistake-{case}")
+    assert desc["TrainingJobStatus"] == "Failed"
+    assert desc["FailureReason"].startswith(reason), desc["FailureReason"]
+    assert "ModelArtifacts" not in desc or not _artifact_exists(aws, desc)
+
+
+def _artifact_exists(aws: AwsClients, desc: dict[str, Any]) -> bool:
+    bucket, _, key = desc["ModelArtifacts"]["S3ModelArtifacts"][len("s3://") :].partition("/")
+    try:
+        aws.client("s3").head_object(Bucket=bucket, Key=key)
+    except aws.client("s3").exceptions.ClientError:
+        return False
+    return True
