@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,19 +24,6 @@ from tests.integration.s3_support import (
     s3_error,
     unique_bucket,
 )
-
-
-@pytest.fixture(scope="module")
-def s3(aws: AwsClients) -> Any:
-    return aws.client("s3")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> Iterator[str]:
-    name = create_bucket(s3)
-    yield name
-    delete_bucket(s3, name)
-
 
 # ---- buckets -------------------------------------------------------------------------------------
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.conftest import AWS_CLI, AwsClients
 from tests.integration.s3_support import (
@@ -35,16 +32,7 @@ TREE = {
 }
 
 
-@pytest.fixture(scope="module")
-def s3(aws: AwsClients) -> Any:
-    return aws.client("s3")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> Iterator[str]:
-    name = create_bucket(s3, prefix="cli")
-    yield name
-    delete_bucket(s3, name)
+BUCKET_PREFIX = "cli"  # the shared `bucket` fixture (tests/integration/conftest.py) names buckets with it
 
 
 def _tree(root: Path) -> dict[str, bytes]:

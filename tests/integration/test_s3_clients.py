@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ from tests.conftest import AwsClients
 from tests.integration.s3_support import (
     MiB,
     bucket_names,
-    create_bucket,
     delete_bucket,
     random_bytes,
     read_body,
@@ -29,16 +27,7 @@ SHARED = Path(__file__).resolve().parents[3] / "shared"
 BANK_CSV = SHARED / "data" / "bank-marketing" / "bank-additional.csv"
 
 
-@pytest.fixture(scope="module")
-def s3(aws: AwsClients) -> Any:
-    return aws.client("s3")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> Iterator[str]:
-    name = create_bucket(s3, prefix="cl")
-    yield name
-    delete_bucket(s3, name)
+BUCKET_PREFIX = "cl"  # the shared `bucket` fixture (tests/integration/conftest.py) names buckets with it
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,6 @@ from tests.integration.s3_support import (
     MiB,
     bucket_names,
     crc32_b64,
-    create_bucket,
-    delete_bucket,
     list_keys,
     md5_b64,
     md5_etag,
@@ -31,17 +29,7 @@ from tests.integration.s3_support import (
     unique_bucket,
 )
 
-
-@pytest.fixture(scope="module")
-def s3(aws: AwsClients) -> Any:
-    return aws.client("s3")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> Iterator[str]:
-    name = create_bucket(s3, prefix="err")
-    yield name
-    delete_bucket(s3, name)
+BUCKET_PREFIX = "err"  # the shared `bucket` fixture (tests/integration/conftest.py) names buckets with it
 
 
 OLD = b"the old, acknowledged bytes"

@@ -6,7 +6,6 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,25 +15,11 @@ from botocore.config import Config
 from tests.conftest import AwsClients
 from tests.integration.s3_support import (
     MiB,
-    create_bucket,
-    delete_bucket,
     md5_etag,
     random_bytes,
     read_body,
     s3_error,
 )
-
-
-@pytest.fixture(scope="module")
-def s3(aws: AwsClients) -> Any:
-    return aws.client("s3")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> Iterator[str]:
-    name = create_bucket(s3)
-    yield name
-    delete_bucket(s3, name)
 
 
 def _signer(aws: AwsClients, signature_version: str | None) -> Any:

@@ -6,7 +6,6 @@ import hashlib
 import io
 import threading
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,6 @@ from tests.integration.s3_support import (
     MiB,
     Recorder,
     crc32_b64,
-    create_bucket,
-    delete_bucket,
     md5_etag,
     multipart_etag,
     random_bytes,
@@ -28,17 +25,7 @@ from tests.integration.s3_support import (
     write_random_file,
 )
 
-
-@pytest.fixture(scope="module")
-def s3(aws: AwsClients) -> Any:
-    return aws.client("s3")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> Iterator[str]:
-    name = create_bucket(s3, prefix="mp")
-    yield name
-    delete_bucket(s3, name)
+BUCKET_PREFIX = "mp"  # the shared `bucket` fixture (tests/integration/conftest.py) names buckets with it
 
 
 def test_multipart_upload_low_level(s3: Any, bucket: str) -> None:
