@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import s3fs
 
+import sagelocal
 from tests.conftest import AwsClients
 from tests.integration.s3_support import (
     MiB,
@@ -23,8 +24,7 @@ from tests.integration.s3_support import (
     unique_bucket,
 )
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-BANK_CSV = SHARED / "data" / "bank-marketing" / "bank-additional.csv"
+BANK_CSV = Path(sagelocal.__file__).parent / "data" / "bank-marketing" / "bank-additional.csv"
 
 
 BUCKET_PREFIX = "cl"  # the shared `bucket` fixture (tests/integration/conftest.py) names buckets with it

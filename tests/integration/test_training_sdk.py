@@ -29,24 +29,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import AwsClients
+from tests.integration.bank_support import TRUST, TUTORIAL
 
-BANK_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "bank-marketing" / "bank-additional.csv"
-TUTORIAL: dict[str, Any] = {
-    "max_depth": 5, "eta": 0.2, "gamma": 4, "min_child_weight": 6, "subsample": 0.8,
-    "objective": "binary:logistic", "num_round": 100,
-}  # fmt: skip
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 SDK_FIT = """
 import json, sys
 import sagelocal.compat.sagemaker_sdk  # noqa: F401
@@ -65,23 +49,6 @@ s3_input_validation = TrainingInput(s3_data=f"s3://{bucket}/{prefix}/validation"
 xgb.fit({"train": s3_input_train, "validation": s3_input_validation}, logs=True)
 print("MODEL", xgb.model_data)
 """
-
-
-@pytest.fixture(scope="module")
-def bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """train.csv (70%) and test.csv (30%), written the tutorial's way."""
-    pd = pytest.importorskip("pandas")
-    if not BANK_CSV.exists():
-        pytest.skip(f"shared bank-marketing data not found at {BANK_CSV}")
-    frame = pd.get_dummies(pd.read_csv(BANK_CSV, sep=";"))
-    frame = pd.concat([frame["y_yes"], frame.drop(["y_no", "y_yes"], axis=1)], axis=1).astype(float)
-    shuffled = frame.sample(frac=1, random_state=1729)
-    cut = int(0.7 * len(shuffled))
-    root = tmp_path_factory.mktemp("bank")
-    train, test = root / "train.csv", root / "test.csv"
-    shuffled.iloc[:cut].to_csv(train, index=False, header=False)
-    shuffled.iloc[cut:].to_csv(test, index=False, header=False)
-    return train, test
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-BANK_CSV = SHARED / "data" / "bank-marketing" / "bank-additional.csv"
+BANK_CSV = REPO / "sagelocal" / "data" / "bank-marketing" / "bank-additional.csv"
 #: The service's metric regex for the escaped CloudWatch text (contract §3, numeric capture).
 NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
