@@ -21,6 +21,8 @@ from sagelocal.home import HomeInfo, initialise, lock_home
 from sagelocal.services import build_providers
 from sagelocal.services.base import utcnow
 from sagelocal.services.identity import CredentialStore
+from sagelocal.services.runtime.provider import RuntimeProvider
+from sagelocal.services.runtime.status import live_endpoints
 from sagelocal.settings import Settings
 from sagelocal.store.db import Database
 
@@ -71,7 +73,13 @@ def _internal_app(platform: Platform) -> Starlette:
             }
         )
 
-    return Starlette(routes=[Route("/_sagelocal/health", health)])
+    async def endpoints(_: Request) -> JSONResponse:
+        runtime = platform.gateway.providers.get("sagemaker-runtime")
+        if not isinstance(runtime, RuntimeProvider):
+            return JSONResponse({"Endpoints": []})
+        return JSONResponse({"Endpoints": live_endpoints(runtime.hosting, runtime.metrics)})
+
+    return Starlette(routes=[Route("/_sagelocal/health", health), Route("/_sagelocal/endpoints", endpoints)])
 
 
 async def _body_stream(receive: Any) -> AsyncIterator[bytes]:
@@ -153,6 +161,8 @@ def create_app(platform: Platform) -> Any:
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    for provider in gateway.providers.values():
+                        await anyio.to_thread.run_sync(provider.shutdown)
                     platform.db.dispose()
                     await send({"type": "lifespan.shutdown.complete"})
                     return

@@ -87,3 +87,35 @@ def resolve(image: str, hyperparameters: Mapping[str, str] | None = None) -> Alg
     if override:
         return Algorithm([*shlex.split(override)], env)
     return Algorithm([sys.executable, "-m", "sagelocal.algorithms.xgboost", "train"], env)
+
+
+@dataclass(frozen=True)
+class Server:
+    """How an endpoint replica serves a model's image: the environment `sagelocal.serving`
+    reads (its mode, and the framework or XGBoost version the image pins)."""
+
+    env: dict[str, str]
+
+
+def resolve_serving(image: str, environment: Mapping[str, str] | None = None) -> Server:
+    """The model server for an inference image and its container environment; raises
+    UnknownImage. Framework images serve in script mode when `SAGEMAKER_PROGRAM` is set."""
+    script = bool((environment or {}).get("SAGEMAKER_PROGRAM"))
+    sklearn = _SKLEARN.match(image)
+    if sklearn is not None:
+        if not script:
+            raise UnknownImage(
+                f"The image {image} is a scikit-learn framework image: sagelocal serves it in script "
+                "mode only, which needs SAGEMAKER_PROGRAM in the container environment naming the "
+                "inference script (the SDK's SKLearnModel with entry_point sets it)."
+            )
+        return Server({"SAGELOCAL_SERVING_MODE": "script", "SAGELOCAL_SERVING_FRAMEWORK": "sklearn"})
+    xgb = _XGBOOST.match(image)
+    if xgb is not None and script:
+        return Server({"SAGELOCAL_SERVING_MODE": "script", "SAGELOCAL_SERVING_FRAMEWORK": "xgboost"})
+    match = xgb or _LEGACY_XGBOOST.match(image)
+    if match is None:
+        raise UnknownImage(
+            f"The image {image} is not recognised by sagelocal. Supported: {supported_images()}."
+        )
+    return Server({"SAGELOCAL_SERVING_MODE": "xgboost", "SAGELOCAL_XGBOOST_VERSION": match.group(1)})

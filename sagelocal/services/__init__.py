@@ -11,15 +11,20 @@ def build_providers(db: Database, settings: Settings) -> dict[str, Provider]:
     """Every service provider, keyed by botocore service name. `settings.home` holds their files."""
     from sagelocal.services.iam.provider import IamProvider
     from sagelocal.services.logs.provider import LogsProvider
+    from sagelocal.services.runtime.provider import RuntimeProvider
     from sagelocal.services.s3.provider import S3Provider
+    from sagelocal.services.sagemaker.hosting import Hosting
     from sagelocal.services.sagemaker.provider import SageMakerProvider
     from sagelocal.services.sts.provider import StsProvider
+
+    hosting = Hosting()
 
     providers: list[Provider] = [
         StsProvider(db),
         IamProvider(db),
         LogsProvider(db),
         S3Provider.at_home(db, settings.home),
-        SageMakerProvider(db, settings.home, settings.endpoint_url),
+        SageMakerProvider(db, settings.home, settings.endpoint_url, hosting),
+        RuntimeProvider(hosting),
     ]
     return {p.service_name: p for p in providers}

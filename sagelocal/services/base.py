@@ -107,6 +107,9 @@ class Provider:
         """Called once at start-up, before any request: clean up what a crash left half-done."""
         return None
 
+    def shutdown(self) -> None:
+        """Called once when the server stops: end the processes the provider supervises."""
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (what every stored timestamp is)."""

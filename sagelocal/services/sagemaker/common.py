@@ -1,12 +1,19 @@
-"""What every SageMaker resource shares: ARNs, AWS's constraint-error wording, list paging."""
+"""What every SageMaker resource shares: ARNs, AWS's constraint-error wording, lookup by name,
+List* filtering and paging."""
 
 from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sagelocal.services.base import ServiceError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sagelocal.services.base import RequestContext, ServiceError
+
+T = TypeVar("T")
 
 NOT_FOUND = "Requested resource not found."
 
@@ -50,3 +57,57 @@ def page(items: list[Any], params: dict[str, Any], default_max: int = 10) -> tup
     size = int(params.get("MaxResults", default_max))
     chunk = items[start : start + size]
     return chunk, encode_token(start + size) if start + size < len(items) else None
+
+
+def find_named(session: Session, table: type[T], ctx: RequestContext, name: str) -> T | None:
+    """The caller's account and region's resource of this name (any case) in `table`, or None."""
+    return session.scalar(
+        select(table).where(
+            table.account_id == ctx.account_id,  # type: ignore[attr-defined]
+            table.region == ctx.region,  # type: ignore[attr-defined]
+            table.name_lower == name.lower(),  # type: ignore[attr-defined]
+        )
+    )
+
+
+def list_resources(
+    session: Session,
+    table: type[T],
+    ctx: RequestContext,
+    params: dict[str, Any],
+    sort_keys: dict[str, Callable[[Any], Any]],
+    default_order: str = "Descending",
+    status_attr: str = "status",
+) -> tuple[list[T], str | None]:
+    """One page of the caller's resources after SageMaker's List* filters (NameContains,
+    Creation/LastModifiedTime bounds, StatusEquals) and sorting (ties in creation order)."""
+    rows: list[Any] = list(
+        session.scalars(
+            select(table).where(
+                table.account_id == ctx.account_id,  # type: ignore[attr-defined]
+                table.region == ctx.region,  # type: ignore[attr-defined]
+            )
+        )
+    )
+    contains = params.get("NameContains", "").lower()
+    rows = [r for r in rows if contains in r.name_lower]
+    if "StatusEquals" in params:
+        rows = [r for r in rows if getattr(r, status_attr) == params["StatusEquals"]]
+    for member, attr, after in (
+        ("CreationTimeAfter", "creation_time", True),
+        ("CreationTimeBefore", "creation_time", False),
+        ("LastModifiedTimeAfter", "last_modified_time", True),
+        ("LastModifiedTimeBefore", "last_modified_time", False),
+    ):
+        if member in params:
+            bound = params[member]
+            rows = [r for r in rows if (getattr(r, attr) > bound if after else getattr(r, attr) < bound)]
+    rows.sort(key=lambda r: r.id)
+    rows.sort(key=sort_keys[params.get("SortBy", "CreationTime")])
+    if params.get("SortOrder", default_order) == "Descending":
+        rows.reverse()
+    return page(rows, params)
+
+
+def tag_dict(params: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in params.get("Tags", [])}

@@ -1,4 +1,4 @@
-"""The SageMaker provider: composes each resource's operations (training jobs so far) and tags."""
+"""The SageMaker provider: composes each resource's operations and the tags they all carry."""
 
 from __future__ import annotations
 
@@ -8,46 +8,107 @@ from pathlib import Path
 from typing import Any
 
 from sagelocal.services.base import Provider, RequestContext
-from sagelocal.services.sagemaker.common import NOT_FOUND, validation
+from sagelocal.services.sagemaker.common import NOT_FOUND, find_named, validation
+from sagelocal.services.sagemaker.deploy import Deployer
+from sagelocal.services.sagemaker.endpoints import Endpoints
+from sagelocal.services.sagemaker.hosting import Hosting
+from sagelocal.services.sagemaker.models import ModelsAndConfigs
 from sagelocal.services.sagemaker.runs import TrainingRunner
 from sagelocal.services.sagemaker.training import TrainingJobs
+from sagelocal.services.sagemaker.transform import TransformJobs
+from sagelocal.services.sagemaker.transform_run import TransformRunner
 from sagelocal.store.db import Database
+from sagelocal.store.models.hosting import Endpoint, EndpointConfig, SageMakerModel, TransformJob
 from sagelocal.store.models.sagemaker import TrainingJob
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]*):([0-9]{12}):([a-z-]+)/(.+)$")
+# Resources that carry tags, by the resource type in their ARN.
+TAGGED: dict[str, type[Any]] = {
+    "training-job": TrainingJob,
+    "model": SageMakerModel,
+    "endpoint-config": EndpointConfig,
+    "endpoint": Endpoint,
+    "transform-job": TransformJob,
+}
+# Operations each part implements (the rest of the model answers NotImplemented).
+_TRAINING_OPS = ("create_training_job", "describe_training_job", "list_training_jobs", "stop_training_job")
+_MODEL_OPS = (
+    "create_model",
+    "describe_model",
+    "list_models",
+    "delete_model",
+    "create_endpoint_config",
+    "describe_endpoint_config",
+    "list_endpoint_configs",
+    "delete_endpoint_config",
+)
+_ENDPOINT_OPS = (
+    "create_endpoint",
+    "describe_endpoint",
+    "list_endpoints",
+    "update_endpoint",
+    "update_endpoint_weights_and_capacities",
+    "delete_endpoint",
+)
+
+_TRANSFORM_OPS = (
+    "create_transform_job",
+    "describe_transform_job",
+    "list_transform_jobs",
+    "stop_transform_job",
+)
 
 
 class SageMakerProvider(Provider):
     service_name = "sagemaker"
 
-    def __init__(self, db: Database, home: Path, endpoint_url: str) -> None:
+    def __init__(self, db: Database, home: Path, endpoint_url: str, hosting: Hosting | None = None) -> None:
         self.db = db
         self.runner = TrainingRunner(db, home / "jobs", endpoint_url)
         self.training = TrainingJobs(db, home / "jobs", self.runner.launch)
         self.training.stop_job = self.runner.stop
-        self.create_training_job = self.training.create_training_job
-        self.describe_training_job = self.training.describe_training_job
-        self.list_training_jobs = self.training.list_training_jobs
-        self.stop_training_job = self.training.stop_training_job
-        self.delete_training_job = self.training.delete_training_job
+        self.hosting = hosting or Hosting()
+        self.deployer = Deployer(db, home, endpoint_url, self.hosting)
+        self.models = ModelsAndConfigs(db)
+        self.endpoints = Endpoints(db, self.deployer)
+        self.transform_runner = TransformRunner(db, home, self.deployer.setup)
+        self.transform = TransformJobs(db, self.transform_runner.launch, self.transform_runner.stop)
+        for part, names in (
+            (self.training, (*_TRAINING_OPS, "delete_training_job")),
+            (self.models, _MODEL_OPS),
+            (self.endpoints, _ENDPOINT_OPS),
+            (self.transform, _TRANSFORM_OPS),
+        ):
+            for op in names:
+                setattr(self, op, getattr(part, op))
 
     def recover(self) -> object:
-        return self.runner.recover()
+        return {
+            "training_jobs": self.runner.recover(),
+            "endpoints": self.deployer.recover(),
+            "transform_jobs": self.transform_runner.recover(),
+        }
 
-    # Tags: on training jobs so far.
-    def _tagged(self, session: Any, ctx: RequestContext, resource_arn: str) -> TrainingJob:
+    def shutdown(self) -> None:
+        self.hosting.close()
+
+    # Tags.
+    def _tagged(self, session: Any, ctx: RequestContext, resource_arn: str) -> Any:
         m = _ARN.match(resource_arn)
-        if m is None or m.group(3) != "training-job" or m.group(2) != ctx.account_id:
+        if m is None or m.group(3) not in TAGGED or m.group(2) != ctx.account_id:
             raise validation(NOT_FOUND)
-        return self.training.find(session, replace(ctx, region=m.group(1)), m.group(4))
+        row = find_named(session, TAGGED[m.group(3)], replace(ctx, region=m.group(1)), m.group(4))
+        if row is None:
+            raise validation(NOT_FOUND)
+        return row
 
     def add_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         with self.db.write() as session:
-            job = self._tagged(session, ctx, params["ResourceArn"])
-            tags = dict(job.tags) | {t["Key"]: t.get("Value", "") for t in params["Tags"]}
+            row = self._tagged(session, ctx, params["ResourceArn"])
+            tags = dict(row.tags) | {t["Key"]: t.get("Value", "") for t in params["Tags"]}
             if len(tags) > 50:
                 raise validation("Could not add tags: a resource can have at most 50 tags.")
-            job.tags = tags
+            row.tags = tags
         return {"Tags": params["Tags"]}
 
     def list_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +118,6 @@ class SageMakerProvider(Provider):
 
     def delete_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         with self.db.write() as session:
-            job = self._tagged(session, ctx, params["ResourceArn"])
-            job.tags = {k: v for k, v in job.tags.items() if k not in set(params["TagKeys"])}
+            row = self._tagged(session, ctx, params["ResourceArn"])
+            row.tags = {k: v for k, v in row.tags.items() if k not in set(params["TagKeys"])}
         return {}

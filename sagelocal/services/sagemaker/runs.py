@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sagelocal.compute import images
 from sagelocal.compute.pool import WorkerPool
 from sagelocal.compute.supervisor import JobHandle, JobSpec, Outcome, run_job
-from sagelocal.services.base import Principal, RequestContext, ServiceError, utcnow
+from sagelocal.services.base import ServiceError, utcnow
 from sagelocal.services.iam.identity import RoleRecord
 from sagelocal.services.logs.writer import BufferedLogWriter
+from sagelocal.services.sagemaker.roles import role_credentials
 from sagelocal.services.sagemaker.training import add_transition, model_uri
 from sagelocal.services.sts.provider import StsProvider
 from sagelocal.store.db import Database
@@ -98,24 +99,8 @@ class TrainingRunner:
         self.sts = StsProvider(db)
 
     def credentials(self, job: TrainingJob, role: RoleRecord) -> dict[str, str]:
-        """Temporary credentials of the job's role, issued through STS's AssumeRole as the
-        SageMaker service acting in the job's account (session name `SageMaker`)."""
-        service = Principal(
-            account_id=job.account_id,
-            arn="arn:aws:iam::" + job.account_id + ":root",
-            user_id=job.account_id,
-            kind="root",
-        )
-        ctx = RequestContext(
-            "sts", "AssumeRole", job.region, job.account_id, service, "sagemaker-" + job.name
-        )
-        params = {
-            "RoleArn": role.arn,
-            "RoleSessionName": "SageMaker",
-            "DurationSeconds": role.max_session_duration,
-        }
-        creds = self.sts.assume_role(ctx, params)["Credentials"]
-        return {k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+        """Temporary credentials of the job's role (see `roles.role_credentials`)."""
+        return role_credentials(self.sts, job.account_id, job.region, role, "sagemaker-" + job.name)
 
     def launch(self, job: TrainingJob, role: RoleRecord) -> None:
         self.pool.submit(job.arn, lambda handle: self._run(job, role, handle))

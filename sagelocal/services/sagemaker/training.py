@@ -17,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sagelocal.services.base import RequestContext, ServiceError, utcnow
-from sagelocal.services.iam.identity import RoleRecord, find_role_by_arn
+from sagelocal.services.iam.identity import RoleRecord
 from sagelocal.services.sagemaker.common import NOT_FOUND, arn, not_null, page, validation
+from sagelocal.services.sagemaker.roles import require_role
 from sagelocal.store.db import Database
 from sagelocal.store.models.sagemaker import TrainingJob
 
@@ -134,16 +135,6 @@ def _summary(job: TrainingJob) -> dict[str, Any]:
     return out
 
 
-def _trusts_sagemaker(role: RoleRecord) -> bool:
-    statements = role.trust_policy.get("Statement", [])
-    for st in statements if isinstance(statements, list) else [statements]:
-        services = (st.get("Principal") or {}).get("Service", []) if isinstance(st, dict) else []
-        services = [services] if isinstance(services, str) else services
-        if st.get("Effect") == "Allow" and "sagemaker.amazonaws.com" in services:
-            return True
-    return False
-
-
 def _check_request(params: dict[str, Any]) -> None:
     if "ServerlessJobConfig" in params:
         raise validation("Serverless training jobs are not supported by sagelocal.")
@@ -202,13 +193,7 @@ class TrainingJobs:
         _check_request(params)
         name: str = params["TrainingJobName"]
         job_arn = arn(ctx.region, ctx.account_id, "training-job", name)
-        with self.db.read() as session:
-            role = find_role_by_arn(session, params["RoleArn"])
-        if role is None or role.account_id != ctx.account_id or not _trusts_sagemaker(role):
-            raise validation(
-                f"Could not assume role {params['RoleArn']}. Please ensure that the role exists and "
-                "allows principal 'sagemaker.amazonaws.com' to assume the role."
-            )
+        role = require_role(self.db, ctx, params["RoleArn"])
         now = utcnow()
         job = TrainingJob(
             account_id=ctx.account_id,

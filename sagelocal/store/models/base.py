@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import JSON, DateTime, Integer, MetaData, String
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 # Deterministic constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -38,3 +38,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class NamedResource:
+    """The columns of every named resource that lives in one account and region (SageMaker's
+    jobs, models, endpoints, ...): names are unique per account and region, ignoring case."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(63))
+    name_lower: Mapped[str] = mapped_column(String(63))
+    arn: Mapped[str] = mapped_column(String(256))
+    creation_time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)

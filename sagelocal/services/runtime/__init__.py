@@ -1,0 +1,1 @@
+"""The SageMaker runtime (sagemaker-runtime): InvokeEndpoint routed to endpoint replicas."""
