@@ -12,6 +12,7 @@ from sagelocal.algorithms.xgboost import recordio
 from sagelocal.serving.xgboost import encode, selectable
 from sagelocal.serving.xgboost.decode import (
     DecodeError,
+    _parse_large,
     csv_delimiter,
     parse_csv,
     parse_libsvm,
@@ -269,3 +270,33 @@ def test_selectable_recordio_round_trip() -> None:
         values.dtype == np.float32 and values.tolist() == [0.25, 0.75] and keys.size == 0 and shape.size == 0
     )
     assert records[1]["predicted_label"][0].tolist() == [0.0]
+
+
+def test_large_csv_bodies_parse_as_small_ones_do() -> None:
+    """Bodies over 4 KB take NumPy's C parser; values and every failure must match the per-value path."""
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(300, 12)) * 10.0 ** rng.integers(-5, 5, size=(300, 12))
+    lines = [",".join(repr(float(v)) for v in row) for row in rows]
+    big = "\n".join(lines).encode()
+    assert len(big) > 4096
+    expected = np.array([[float(v) for v in line.split(",")] for line in lines])
+    fast = _parse_large(big.decode(), ",")  # the C path itself takes this body
+    assert fast is not None
+    np.testing.assert_array_equal(fast, expected)
+    np.testing.assert_array_equal(parse_csv(big), expected)
+    np.testing.assert_array_equal(parse_csv(big.replace(b",", b"\t")), expected)  # sniffed delimiter
+
+    with_empty = "\n".join(["," + lines[0].split(",", 1)[1], *lines[1:]]).encode()
+    got = parse_csv(with_empty)  # an empty field is missing (NaN), as for the container
+    assert np.isnan(got[0, 0]) and np.isnan(got).sum() == 1
+    for body in (
+        "\n".join([*lines[:5], "", *lines[5:]]),  # blank interior line
+        "\n".join([*lines, "1,2"]),  # ragged row
+        "\n".join([*lines, ",".join(["x"] * 12)]),  # bad token
+    ):
+        assert _parse_large(body, ",") is None  # left to the per-value path and its messages
+        with pytest.raises(DecodeError) as exc:
+            parse_csv(body.encode())
+        assert str(exc.value).startswith(
+            "Loading csv data failed with Exception, please ensure data is in csv format:\n <class 'ValueError'>\n"
+        )

@@ -9,6 +9,7 @@ delimiter sniffed from the first line (an alphanumeric sniff means ``,``), empty
 from __future__ import annotations
 
 import csv
+import io
 import re
 from typing import Any
 
@@ -18,7 +19,8 @@ from sagelocal.algorithms.xgboost import recordio
 from sagelocal.algorithms.xgboost.data import CSV, LIBSVM, RECORDIO_PROTOBUF, content_format
 from sagelocal.algorithms.xgboost.errors import UserError
 
-_SNIFF_CHARS = 512  # the container sniffs the first 512 characters of the first line
+_SNIFF_CHARS = 512
+_LOADTXT_FROM = 4096  # below this, per-value float() beats loadtxt's fixed cost  # the container sniffs the first 512 characters of the first line
 _NUMPY2_STR = re.compile(r"np\.str_\(('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\)")
 
 
@@ -68,12 +70,27 @@ def csv_delimiter(first_line: str) -> str:
     return "," if delimiter.isalnum() else delimiter
 
 
+def _parse_large(text: str, delimiter: str) -> np.ndarray | None:
+    """Large bodies through NumPy's C parser (about 3x faster than per-value ``float``); None when the
+    body is anything but a clean rectangle of numbers (blank lines, which ``loadtxt`` would skip, empty
+    fields, ragged rows, bad tokens), so the caller's path gives the container's exact message."""
+    try:
+        matrix = np.loadtxt(io.StringIO(text), delimiter=delimiter, comments=None, ndmin=2, dtype=np.float64)
+    except ValueError:
+        return None
+    return matrix if matrix.shape[0] == text.count("\n") + 1 else None
+
+
 def parse_csv(body: bytes | str) -> np.ndarray:
     """CSV rows → float64 matrix (no label column).  Raises DecodeError."""
     try:
         text = body.strip().decode("utf-8") if isinstance(body, bytes) else body.strip()
         newline = text.find("\n")
         delimiter = csv_delimiter(text if newline < 0 else text[:newline])
+        if len(text) >= _LOADTXT_FROM:
+            parsed = _parse_large(text, delimiter)
+            if parsed is not None:
+                return parsed
         lines = text.split("\n")
         try:  # the hot path: Python's float() accepts exactly what NumPy's str→float cast accepts
             return np.array([list(map(float, line.split(delimiter))) for line in lines])
