@@ -6,10 +6,11 @@ plain Python, and every failure becomes the protocol's own error response.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,8 @@ from sagelocal.services.base import NotImplementedOperation, Provider, RequestCo
 
 log = logging.getLogger("sagelocal.gateway")
 
-Handler = Callable[[RequestContext, dict[str, Any]], dict[str, Any]]
+# An operation: plain (run on a worker thread) or a coroutine (awaited on the event loop).
+Handler = Callable[[RequestContext, dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 
 
 def _request_id(service: str) -> str:
@@ -130,7 +132,10 @@ class Gateway:
                 secure_transport=request.scheme == "https",
                 received_at=self.clock(),
             )
-            result = await anyio.to_thread.run_sync(handler, ctx, params)
+            if inspect.iscoroutinefunction(handler):  # waits on I/O only (InvokeEndpoint)
+                result = await handler(ctx, params)  # type: ignore[misc]
+            else:
+                result = await anyio.to_thread.run_sync(handler, ctx, params)
             response = codec.serialize(operation, result or {}, request_id)
         except ServiceError as err:
             response = codec.serialize_error(err, operation, request_id, request)

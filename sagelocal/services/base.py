@@ -99,6 +99,7 @@ class Provider:
     `service_name` is botocore's service name (`sts`, `iam`, `logs`, ...). An operation is handled
     by the method named like botocore's `xform_name(operation)` (GetCallerIdentity ->
     get_caller_identity), taking `(ctx, params)` and returning the output members as a dict.
+    Operations run on a worker thread; one that only waits on I/O may be a coroutine instead.
     """
 
     service_name: ClassVar[str]

@@ -4,6 +4,7 @@ botocore's waiters, invoke through sagemaker-runtime, and the failures and messa
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from typing import Any
 
@@ -131,10 +132,24 @@ def test_invocation_errors(runtime: Any, endpoint: str, aws: AwsClients) -> None
     assert err["Message"].endswith("Member must have length less than or equal to 6291456")
 
 
+def _events(logs: Any, group: str) -> list[dict[str, Any]]:
+    """Every event of the group's streams; none while the group does not exist yet."""
+    if not any(
+        g["logGroupName"] == group for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    ):
+        return []
+    return list(logs.filter_log_events(logGroupName=group)["events"])
+
+
 def test_endpoint_logs_and_metrics(aws: AwsClients, runtime: Any, endpoint: str, trained: Any) -> None:
     runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=csv_rows(trained[1][:1]))
     logs = aws.client("logs")
-    streams = logs.describe_log_streams(logGroupName=f"/aws/sagemaker/Endpoints/{endpoint}")["logStreams"]
+    group = f"/aws/sagemaker/Endpoints/{endpoint}"
+    deadline = time.monotonic() + 15  # replica output is shipped in batches, as CloudWatch Logs delivers it
+    while not any("Listening at" in e["message"] for e in _events(logs, group)):
+        assert time.monotonic() < deadline, "the replica's start-up lines never reached its log stream"
+        time.sleep(0.2)
+    streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
     assert len(streams) == 1 and streams[0]["logStreamName"].startswith("AllTraffic/i-0")
     with urllib.request.urlopen(aws.server.endpoint_url + "/_sagelocal/endpoints") as response:
         live = json.loads(response.read())["Endpoints"]

@@ -2,7 +2,8 @@
 AWS/SageMaker, dimensions EndpointName and VariantName): Invocations, Invocation4XXErrors,
 Invocation5XXErrors, ModelLatency and OverheadLatency (microseconds), per minute.
 
-Held in memory by the server process for the last `keep_minutes` minutes.
+Held in memory by the server process for the last `keep_minutes` minutes; like CloudWatch's,
+they outlive the endpoint.
 """
 
 from __future__ import annotations
@@ -65,11 +66,6 @@ class InvocationMetrics:
             if model_us is not None:
                 bucket.model_us.append(model_us)
             bucket.overhead_us.append(overhead_us)
-
-    def forget(self, account: str, region: str, endpoint: str) -> None:
-        with self._lock:
-            for key in [k for k in self._series if k[:3] == (account, region, endpoint)]:
-                del self._series[key]
 
     def snapshot(self, account: str | None = None) -> list[dict[str, Any]]:
         """Every endpoint variant's per-minute datapoints (oldest first)."""

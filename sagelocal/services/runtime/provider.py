@@ -1,8 +1,12 @@
 """InvokeEndpoint: the request routed to a replica of the endpoint, its answer relayed as the
-SageMaker runtime relays it (the model's errors become `ModelError` 424), and metrics kept."""
+SageMaker runtime relays it (the model's errors become `ModelError` 424), and metrics kept.
+
+The operation is a coroutine: the gateway awaits it on the event loop, so an invocation costs no
+worker thread while the replica computes."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -52,7 +56,7 @@ class RuntimeProvider(Provider):
         self.metrics = metrics or InvocationMetrics()
         self.pool = ConnectionPool()
 
-    def _send(self, variant: Variant, body: bytes, headers: dict[str, str]) -> ReplicaResponse:
+    async def _send(self, variant: Variant, body: bytes, headers: dict[str, str]) -> ReplicaResponse:
         """Post to the variant's next ready replica; a replica that turns out dead is skipped
         (the monitor restarts it) and a request waits up to REPLICA_WAIT for one to be ready."""
         deadline = time.monotonic() + REPLICA_WAIT
@@ -65,18 +69,24 @@ class RuntimeProvider(Provider):
                         "No healthy instance of the endpoint is available. Please retry.",
                         503,
                     )
-                time.sleep(0.02)
+                await asyncio.sleep(0.02)
                 continue
             replica.enter()
             try:
-                return self.pool.post(replica.port, "/invocations", body, headers)
+                return await self.pool.post(replica.port, "/invocations", body, headers)
             except ReplicaUnavailable:
-                replica.ready = replica.alive() and replica.ping(0.5)[0] == 200
+                replica.ready = False  # the monitor restarts a dead process; a live one is re-pinged below
                 self.pool.forget(replica.port)
+                if replica.alive():
+                    asyncio.get_running_loop().run_in_executor(None, self._recheck, replica)
             finally:
                 replica.leave()
 
-    def invoke_endpoint(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _recheck(replica: Replica) -> None:
+        replica.ready = replica.alive() and replica.ping(0.5)[0] == 200
+
+    async def invoke_endpoint(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         name: str = params["EndpointName"]
         deployment = self.hosting.get((ctx.account_id, ctx.region, name.lower()))
@@ -98,7 +108,7 @@ class RuntimeProvider(Provider):
         key = (ctx.account_id, ctx.region, deployment.endpoint_name or name, variant.name)
         model_started = time.perf_counter()
         try:
-            response = self._send(variant, body, headers)
+            response = await self._send(variant, body, headers)
         except ReplicaTimeout:
             self.metrics.record(key, 500, None, 0)
             raise model_error(

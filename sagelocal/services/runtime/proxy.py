@@ -1,17 +1,22 @@
-"""Sending one invocation to a replica over a pooled keep-alive HTTP/1.1 connection.
+"""Sending one invocation to a replica over a pooled keep-alive HTTP/1.1 connection, on the
+server's event loop (no worker thread per invocation).
 
-Replicas listen on loopback ports; each port keeps a small stack of idle connections so a
-request reuses one instead of paying a TCP handshake. A connection that fails before any
-response byte arrives raises `ReplicaUnavailable` (the caller may try another replica).
+Replicas listen on loopback ports; each port keeps a stack of idle connections so a request
+reuses one instead of paying a TCP handshake. Responses are parsed with httptools (the C parser
+uvicorn uses). A connection that fails before any response byte arrives raises
+`ReplicaUnavailable` (the caller may try another replica); a replica that does not answer within
+the model timeout raises `ReplicaTimeout`.
 """
 
 from __future__ import annotations
 
-import http.client
-import threading
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
+
+import httptools
 
 MODEL_TIMEOUT = 60.0  # SageMaker gives a container 60 s to answer an invocation
+_FORWARDED = ("content-type", "x-amzn-sagemaker-custom-attributes")
 
 
 class ReplicaUnavailable(Exception):
@@ -26,65 +31,100 @@ class ReplicaTimeout(Exception):
 class ReplicaResponse:
     status: int
     body: bytes
-    content_type: str | None
-    custom_attributes: str | None
+    content_type: str | None = None
+    custom_attributes: str | None = None
+    keep_alive: bool = True
+
+
+@dataclass
+class _Parsed:
+    """httptools callbacks fill this in."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    chunks: list[bytes] = field(default_factory=list)
+    done: bool = False
+    keep_alive: bool = False
+    parser: httptools.HttpResponseParser | None = None
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1").lower()
+        if key in _FORWARDED:
+            self.headers[key] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        assert self.parser is not None  # the parser only knows this until the message completes
+        self.keep_alive = self.parser.should_keep_alive()
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        self.done = True
+
+
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def _exchange(conn: Connection, request: bytes) -> ReplicaResponse:
+    reader, writer = conn
+    writer.write(request)
+    parsed = _Parsed()
+    parser = parsed.parser = httptools.HttpResponseParser(parsed)
+    first = True
+    while not parsed.done:
+        data = await reader.read(65536)
+        if not data:
+            if first:
+                raise ConnectionResetError("the replica closed the connection")
+            raise ConnectionResetError("the replica closed the connection mid-response")
+        first = False
+        parser.feed_data(data)
+    return ReplicaResponse(
+        parser.get_status_code(),
+        b"".join(parsed.chunks),
+        parsed.headers.get("content-type"),
+        parsed.headers.get("x-amzn-sagemaker-custom-attributes"),
+        parsed.keep_alive,
+    )
 
 
 class ConnectionPool:
-    """Idle keep-alive connections per port (thread-safe)."""
+    """Idle keep-alive connections per port, used from one event loop."""
 
-    def __init__(self, per_port: int = 32) -> None:
-        self._idle: dict[int, list[http.client.HTTPConnection]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, per_port: int = 64) -> None:
+        self._idle: dict[int, list[Connection]] = {}
         self._per_port = per_port
-
-    def _take(self, port: int) -> http.client.HTTPConnection | None:
-        with self._lock:
-            idle = self._idle.get(port)
-            return idle.pop() if idle else None
-
-    def _give(self, port: int, conn: http.client.HTTPConnection) -> None:
-        with self._lock:
-            idle = self._idle.setdefault(port, [])
-            if len(idle) < self._per_port:
-                idle.append(conn)
-                return
-        conn.close()
 
     def forget(self, port: int) -> None:
         """Close the idle connections to a port whose replica is gone."""
-        with self._lock:
-            idle = self._idle.pop(port, [])
-        for conn in idle:
-            conn.close()
+        for _, writer in self._idle.pop(port, []):
+            writer.close()
 
-    def post(self, port: int, path: str, body: bytes, headers: dict[str, str]) -> ReplicaResponse:
-        """POST `body`; a pooled connection that turns out stale is replaced once."""
-        for attempt in (0, 1):
-            conn = self._take(port) if attempt == 0 else None
-            fresh = conn is None
-            if conn is None:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=MODEL_TIMEOUT)
+    async def post(self, port: int, path: str, body: bytes, headers: dict[str, str]) -> ReplicaResponse:
+        """POST `body`; an idle connection that turns out stale is replaced once by a new one."""
+        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        request = head.encode("latin-1") + b"\r\n" + body
+        idle = self._idle.setdefault(port, [])
+        while True:
+            reused = bool(idle)
             try:
-                conn.request("POST", path, body, headers)
-                response = conn.getresponse()
-                data = response.read()
+                conn = idle.pop() if reused else await asyncio.open_connection("127.0.0.1", port)
+            except OSError as exc:
+                raise ReplicaUnavailable(str(exc)) from None
+            try:
+                async with asyncio.timeout(MODEL_TIMEOUT):
+                    response = await _exchange(conn, request)
             except TimeoutError:
-                conn.close()
+                conn[1].close()
                 raise ReplicaTimeout() from None
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                if fresh:
-                    raise ReplicaUnavailable(str(exc)) from None
-                continue  # the idle connection had been closed by the replica: retry on a new one
-            if response.will_close:
-                conn.close()
+            except (OSError, httptools.HttpParserError) as exc:
+                conn[1].close()
+                if reused:
+                    continue  # the replica had closed this idle connection: try the next one
+                raise ReplicaUnavailable(str(exc)) from None
+            if response.keep_alive and len(idle) < self._per_port:
+                idle.append(conn)
             else:
-                self._give(port, conn)
-            return ReplicaResponse(
-                response.status,
-                data,
-                response.getheader("Content-Type"),
-                response.getheader("X-Amzn-SageMaker-Custom-Attributes"),
-            )
-        raise ReplicaUnavailable("no connection")  # not reached
+                conn[1].close()
+            return response

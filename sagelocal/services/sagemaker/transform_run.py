@@ -11,6 +11,8 @@ per input assembled in order.
 from __future__ import annotations
 
 import gzip
+import http.client
+import itertools
 import logging
 import shutil
 import threading
@@ -22,7 +24,7 @@ from typing import Any
 from sagelocal.compute.replicas import Replica
 from sagelocal.services.base import utcnow
 from sagelocal.services.logs.writer import BufferedLogWriter
-from sagelocal.services.runtime.proxy import ConnectionPool
+from sagelocal.services.runtime.proxy import MODEL_TIMEOUT
 from sagelocal.services.sagemaker.artifacts import s3_client, split_s3_uri
 from sagelocal.services.sagemaker.hosting import READY_TIMEOUT
 from sagelocal.services.sagemaker.model_setup import ModelSetup, SetupError
@@ -87,7 +89,7 @@ class TransformRunner:
         self.db = db
         self.dir = home / "transform"
         self.setup = setup
-        self.pool = ConnectionPool()
+        self._local = threading.local()
         self._stops: dict[int, threading.Event] = {}
 
     def launch(self, job_id: int) -> None:
@@ -216,22 +218,20 @@ class TransformRunner:
         headers["Accept"] = request["TransformOutput"].get("Accept", "*/*")
         max_bytes = int(request.get("MaxPayloadInMB", 6)) * 2**20
         workers = max(1, int(request.get("MaxConcurrentTransforms", len(replicas))))
-        turn = iter(range(10**12))
+        turn = itertools.count()
 
         def send(body: bytes) -> bytes:
             if stop.is_set():
                 raise JobStopped()
             replica = replicas[next(turn) % len(replicas)]
-            response = self.pool.post(replica.port, "/invocations", body, headers)
-            if response.status != 200:
-                replica.log(
-                    f"Bad HTTP status received from algorithm: {response.status}: {response.body[:500]!r}"
-                )
+            status, answer = self._post(replica.port, body, headers)
+            if status != 200:
+                replica.log(f"Bad HTTP status received from algorithm: {status}: {answer[:500]!r}")
                 raise TransformFailed(
-                    f"ClientError: See job logs for more information (the model answered {response.status}: "
-                    f"{response.body.decode('utf-8', 'replace')[:300]})"
+                    f"ClientError: See job logs for more information (the model answered {status}: "
+                    f"{answer.decode('utf-8', 'replace')[:300]})"
                 )
-            return response.body
+            return answer
 
         with ThreadPoolExecutor(max_workers=workers) as executor:
             for key in keys:
@@ -251,6 +251,22 @@ class TransformRunner:
                 s3.put_object(Bucket=out_bucket, Key=target, Body=result)
                 if stop.is_set():
                     raise JobStopped()
+
+    def _post(self, port: int, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """POST /invocations on this thread's keep-alive connection to the replica."""
+        conns: dict[int, http.client.HTTPConnection] = self._local.__dict__.setdefault("conns", {})
+        conn = conns.get(port) or http.client.HTTPConnection("127.0.0.1", port, timeout=MODEL_TIMEOUT)
+        conns[port] = conn
+        try:
+            conn.request("POST", "/invocations", body, headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            del conns[port]
+            raise TransformFailed(
+                f"InternalServerError: the model server stopped answering ({exc})."
+            ) from None
 
     def recover(self) -> int:
         """Jobs a crash left InProgress/Stopping end Failed."""
