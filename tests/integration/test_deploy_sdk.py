@@ -1,4 +1,5 @@
-"""The tutorial's deploy step with the SageMaker SDK v2, unchanged, against a real server.
+"""The tutorial's deploy step with the SageMaker SDK (v2, and v3 where its venv exists), unchanged,
+against a real server.
 
 In a subprocess (the user's code, only ``import sagelocal.compat.sagemaker_sdk`` first): the
 built-in XGBoost estimator is fit on the bank-marketing training split, ``deploy(...,
@@ -15,11 +16,14 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from tests.conftest import AwsClients
 from tests.integration.bank_support import TRUST, TUTORIAL
+from tests.integration.sdk_support import SDK3_PYTHON, sdk3_available
 
 SDK_DEPLOY = """
 import json, sys
@@ -50,14 +54,72 @@ json.dump({"status": status, "scores": scores, "model": xgb.model_data, "endpoin
 """
 
 
+SDK3_DEPLOY = """
+import json, sys, logging
+import numpy as np
+import sagelocal.compat.sagemaker_sdk  # noqa: F401
+from sagemaker.core import image_uris
+from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
+from sagemaker.core.resources import EndpointConfig
+from sagemaker.train import ModelTrainer
+from sagemaker.serve import ModelBuilder
+
+role, bucket, prefix, region, hyperparameters, test_csv, out = sys.argv[1:8]
+image = image_uris.retrieve("xgboost", region, "1.7-1")
+trainer = ModelTrainer(
+    training_image=image, role=role, base_job_name="v3-deploy",
+    compute=Compute(instance_type="ml.m4.xlarge", instance_count=1),
+    output_data_config=OutputDataConfig(s3_output_path=f"s3://{bucket}/{prefix}/v3-output"),
+    hyperparameters=json.loads(hyperparameters),
+)
+trainer.train(input_data_config=[
+    InputData(channel_name="train", data_source=f"s3://{bucket}/{prefix}/train", content_type="csv"),
+], wait=True, logs=False)
+builder = ModelBuilder(model=trainer, image_uri=image, role_arn=role, instance_type="ml.m4.xlarge")
+model = builder.build()
+endpoint = builder.deploy()
+rows = np.loadtxt(test_csv, delimiter=",", ndmin=2)[:200, 1:]
+body = "\\n".join(",".join(repr(float(v)) for v in row) for row in rows)
+response = endpoint.invoke(body=body, content_type="text/csv", accept="text/csv")
+scores = [float(x) for x in response.body.read().decode().split()]
+status = endpoint.endpoint_status
+config_name = endpoint.endpoint_config_name
+endpoint.delete()
+EndpointConfig.get(config_name).delete()
+model.delete()
+json.dump({"status": status, "scores": scores, "model": trainer._latest_training_job.model_artifacts.s3_model_artifacts,
+           "endpoint": endpoint.endpoint_name, "config": config_name, "model_name": model.model_name}, open(out, "w"))
+"""
+
+
+def _upload_bank(aws: AwsClients, bank: tuple[Path, Path], bucket: str, prefix: str) -> str:
+    role = aws.client("iam").create_role(RoleName=f"Role-{bucket}", AssumeRolePolicyDocument=TRUST)["Role"][
+        "Arn"
+    ]
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": aws.server.region})
+    s3.upload_file(str(bank[0]), bucket, f"{prefix}/train/train.csv")
+    return str(role)
+
+
+def _booster_of(aws: AwsClients, bucket: str, model_uri: str) -> Any:
+    import xgboost
+
+    key = model_uri.split(f"s3://{bucket}/", 1)[1]
+    body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        member = tar.extractfile("xgboost-model")
+        assert member is not None
+        booster = xgboost.Booster()
+        booster.load_model(bytearray(member.read()))
+    return booster
+
+
 def test_sdk_v2_deploy_predict_and_clean_up(aws: AwsClients, bank: tuple[Path, Path], tmp_path: Path) -> None:
     import xgboost
 
-    iam, s3, sm = aws.client("iam"), aws.client("s3"), aws.client("sagemaker")
-    role = iam.create_role(RoleName="TutorialDeployRole", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
     bucket, prefix = "sagemaker-tutorial-deploy", "sagemaker/DEMO-xgboost-dm"
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": aws.server.region})
-    s3.upload_file(str(bank[0]), bucket, f"{prefix}/train/train.csv")
+    role = _upload_bank(aws, bank, bucket, prefix)
     out = tmp_path / "result.json"
     args = [sys.executable, "-c", SDK_DEPLOY, role, bucket, prefix, aws.server.region, json.dumps(TUTORIAL)]
     env = aws.env | {"SAGEMAKER_SUPPRESS_V2_WARNING": "1"}
@@ -68,20 +130,54 @@ def test_sdk_v2_deploy_predict_and_clean_up(aws: AwsClients, bank: tuple[Path, P
     result = json.loads(out.read_text())
     assert result["status"] == "InService"
 
-    key = result["model"].split(f"s3://{bucket}/", 1)[1]
-    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
-        member = tar.extractfile("xgboost-model")
-        assert member is not None
-        booster = xgboost.Booster()
-        booster.load_model(bytearray(member.read()))
     rows = np.loadtxt(bank[1], delimiter=",", ndmin=2)[:, 1:]
-    expected = booster.predict(xgboost.DMatrix(rows))
+    expected = _booster_of(aws, bucket, result["model"]).predict(xgboost.DMatrix(rows))
     scores = np.array(result["scores"], dtype=np.float32)
     assert scores.shape == expected.shape
     np.testing.assert_allclose(scores, expected, rtol=1e-6, atol=1e-7)
+    _check_cleaned_up(aws, result["endpoint"], result["endpoint"], result["endpoint"])
 
-    # the SDK cleaned up all three resources
-    name = result["endpoint"]
-    assert all(e["EndpointName"] != name for e in sm.list_endpoints()["Endpoints"])
-    assert all(c["EndpointConfigName"] != name for c in sm.list_endpoint_configs()["EndpointConfigs"])
-    assert all(m["ModelName"] != name for m in sm.list_models()["Models"])
+
+def _check_cleaned_up(aws: AwsClients, endpoint: str, config: str, model: str) -> None:
+    sm = aws.client("sagemaker")
+    assert all(e["EndpointName"] != endpoint for e in sm.list_endpoints()["Endpoints"])
+    assert all(c["EndpointConfigName"] != config for c in sm.list_endpoint_configs()["EndpointConfigs"])
+    assert all(m["ModelName"] != model for m in sm.list_models()["Models"])
+
+
+@pytest.mark.skipif(
+    not sdk3_available(), reason=f"SageMaker SDK v3 not installed in {SDK3_PYTHON.parent.parent}"
+)
+def test_sdk_v3_model_builder_deploy_and_invoke(
+    aws: AwsClients, bank: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """SDK v3 (its own venv): ModelTrainer, then ModelBuilder(model=trainer).build()/.deploy(), then
+    Endpoint.invoke and the resources' delete(). ``SAGEMAKER_VALIDATE_ROLE=false`` as in the v3
+    training test (its role check needs iam:SimulatePrincipalPolicy, issue 7)."""
+    import xgboost
+
+    bucket, prefix = "sagemaker-tutorial-deploy-v3", "sagemaker/DEMO-xgboost-dm"
+    role = _upload_bank(aws, bank, bucket, prefix)
+    out = tmp_path / "result.json"
+    repo = str(Path(__file__).resolve().parents[2])
+    env = aws.env | {"PYTHONPATH": repo, "SAGEMAKER_VALIDATE_ROLE": "false"}
+    args = [
+        str(SDK3_PYTHON),
+        "-c",
+        SDK3_DEPLOY,
+        role,
+        bucket,
+        prefix,
+        aws.server.region,
+        json.dumps(TUTORIAL),
+    ]
+    proc = subprocess.run(
+        [*args, str(bank[1]), str(out)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    result = json.loads(out.read_text())
+    assert result["status"] == "InService"
+    rows = np.loadtxt(bank[1], delimiter=",", ndmin=2)[:200, 1:]
+    expected = _booster_of(aws, bucket, result["model"]).predict(xgboost.DMatrix(rows))
+    np.testing.assert_allclose(np.array(result["scores"], dtype=np.float32), expected, rtol=1e-6, atol=1e-7)
+    _check_cleaned_up(aws, result["endpoint"], result["config"], result["model_name"])

@@ -30,6 +30,7 @@ import pytest
 
 from tests.conftest import AwsClients
 from tests.integration.bank_support import TRUST, TUTORIAL
+from tests.integration.sdk_support import SDK3_PYTHON, sdk3_available
 
 SDK_FIT = """
 import json, sys
@@ -162,7 +163,6 @@ def _check_artifact(aws: AwsClients, bank: tuple[Path, Path], bucket: str, model
     assert job_auc > 0.7
 
 
-SDK3_PYTHON = Path(__file__).resolve().parents[2] / "bench" / ".venv-sdk3" / "bin" / "python"
 SDK3_FIT = """
 import json, logging, sys
 logging.basicConfig(level=logging.INFO)  # v3 logs the job's log events through `logging` at INFO
@@ -188,17 +188,8 @@ print("MODEL", job.model_artifacts.s3_model_artifacts)
 """
 
 
-def _sdk3_available() -> bool:
-    if not SDK3_PYTHON.exists():
-        return False
-    probe = subprocess.run(
-        [str(SDK3_PYTHON), "-c", "import sagemaker.train.model_trainer"], capture_output=True
-    )
-    return probe.returncode == 0
-
-
 @pytest.mark.skipif(
-    not _sdk3_available(), reason=f"SageMaker SDK v3 not installed in {SDK3_PYTHON.parent.parent}"
+    not sdk3_available(), reason=f"SageMaker SDK v3 not installed in {SDK3_PYTHON.parent.parent}"
 )
 def test_sdk_v3_model_trainer_on_bank_data(
     aws: AwsClients, setup: tuple[str, str], bank: tuple[Path, Path]
