@@ -222,6 +222,21 @@ def test_killed_replica_is_restarted_and_endpoint_stays_in_service(aws: AwsClien
     assert after[victim["InstanceId"]]["Restarts"] == 1 and after[victim["InstanceId"]]["Healthy"]
     for got in results:
         np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+    # scale out, then in: replicas follow DesiredInstanceCount and traffic keeps flowing
+    for count in (3, 1):
+        sm.update_endpoint_weights_and_capacities(
+            EndpointName=name,
+            DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": count}],
+        )
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig=FAST)
+        (variant,) = sm.describe_endpoint(EndpointName=name)["ProductionVariants"]
+        assert variant["CurrentInstanceCount"] == count
+        assert [r["Healthy"] for r in _replicas(aws, name)] == [True] * count
+        body_out = runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=body)[
+            "Body"
+        ].read()
+        np.testing.assert_allclose(_scores(body_out), expected, rtol=1e-6)
     sm.delete_endpoint(EndpointName=name)
 
 

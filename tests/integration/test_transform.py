@@ -5,6 +5,7 @@ naming, failures and AWS's messages."""
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,24 @@ def test_transform_failures_and_messages(aws: AwsClients, world: dict[str, Any])
     with pytest.raises(ClientError) as exc:
         sm.create_transform_job(**_job(world, unique("t-big"), MaxPayloadInMB=50, MaxConcurrentTransforms=4))
     assert "must not exceed 100 MB" in exc.value.response["Error"]["Message"]
+
+
+def test_stop_transform_job(aws: AwsClients, world: dict[str, Any]) -> None:
+    sm, s3 = aws.client("sagemaker"), aws.client("s3")
+    body = csv_rows(world["rows"])
+    for i in range(20):  # ~25,000 single-record requests: far longer than the stop takes
+        s3.put_object(Bucket=world["bucket"], Key=f"many/in/part-{i:02d}.csv", Body=body)
+    name = unique("t-stop")
+    request = _job(world, name, BatchStrategy="SingleRecord")
+    request["TransformInput"]["DataSource"] = {
+        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{world['bucket']}/many/in/"}
+    }
+    sm.create_transform_job(**request)
+    time.sleep(2)
+    sm.stop_transform_job(TransformJobName=name)
+    assert sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"] in ("Stopping", "Stopped")
+    _wait(sm, name)
+    desc = sm.describe_transform_job(TransformJobName=name)
+    assert desc["TransformJobStatus"] == "Stopped" and "FailureReason" not in desc
+    sm.stop_transform_job(TransformJobName=name)  # stopping a stopped job changes nothing
+    assert sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"] == "Stopped"
