@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sagelocal import __version__
-from sagelocal.settings import DEFAULT_PORT, DEFAULT_REGION, Settings, default_home
+from sagelocal.settings import DEFAULT_PORT, DEFAULT_REGION, Settings, default_home, enforcement_from_env
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -20,6 +20,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         port=args.port if args.port is not None else DEFAULT_PORT,
         region=args.region or os.environ.get("SAGELOCAL_REGION") or DEFAULT_REGION,
         database_url=getattr(args, "database_url", None),
+        iam_enforcement=(
+            args.iam_enforcement == "on" if getattr(args, "iam_enforcement", None) else enforcement_from_env()
+        ),
     )
 
 
@@ -121,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", default=None, help="SQLAlchemy URL (default SQLite in the home)")
     p.add_argument("--log-level", default="info")
     p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument(
+        "--iam-enforcement",
+        choices=("on", "off"),
+        default=None,
+        help="authorize requests with IAM policies (default $SAGELOCAL_IAM_ENFORCEMENT, else off)",
+    )
     p.set_defaults(func=cmd_server)
 
     p = sub.add_parser("env", help="print export lines that point AWS clients at the server")

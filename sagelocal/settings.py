@@ -15,6 +15,11 @@ def default_home() -> Path:
     return Path(os.environ.get("SAGELOCAL_HOME") or Path.home() / ".sagelocal").expanduser()
 
 
+def enforcement_from_env() -> bool:
+    """`$SAGELOCAL_IAM_ENFORCEMENT` (on/off, true/false, 1/0); off when unset."""
+    return os.environ.get("SAGELOCAL_IAM_ENFORCEMENT", "off").strip().lower() in ("on", "true", "1", "yes")
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=default_home)
@@ -24,6 +29,9 @@ class Settings:
     database_url: str | None = None
     # How far a request's clock may stray from ours before SigV4 refuses it (AWS: 15 minutes).
     max_clock_skew_seconds: int = 900
+    # Authorize every request with IAM policies (else authentication only). Off until the
+    # workflow's roles carry policies everywhere; `--iam-enforcement on` or $SAGELOCAL_IAM_ENFORCEMENT.
+    iam_enforcement: bool = field(default_factory=lambda: enforcement_from_env())
 
     @property
     def endpoint_url(self) -> str:

@@ -10,7 +10,7 @@ import inspect
 import logging
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,10 +39,13 @@ from sagelocal.gateway.s3_post import (
 )
 from sagelocal.gateway.sigv4_canonical import signing_key
 from sagelocal.gateway.upload import load_small_body, spool_upload, verify_small_body_digests
+from sagelocal.services.authz_requests import ActionRequest
 from sagelocal.services.base import NotImplementedOperation, Provider, RequestContext, ServiceError
 
 log = logging.getLogger("sagelocal.gateway")
 
+# Raises the protocol's AccessDenied unless the caller may do everything listed.
+Authorize = Callable[[RequestContext, Sequence[ActionRequest]], None]
 # An operation: plain (run on a worker thread) or a coroutine (awaited on the event loop).
 Handler = Callable[[RequestContext, dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 
@@ -69,8 +72,10 @@ class Gateway:
         default_region: str,
         clock: Callable[[], datetime],
         spool_dir: Path,
+        authorize: Authorize | None = None,
     ) -> None:
         self.spool_dir = spool_dir
+        self.authorize = authorize
         self.providers = providers
         self.authenticator = authenticator
         self.default_region = default_region
@@ -132,6 +137,8 @@ class Gateway:
                 secure_transport=request.scheme == "https",
                 received_at=self.clock(),
             )
+            if self.authorize is not None:
+                handler = self._authorized(handler, service, operation.name)
             if inspect.iscoroutinefunction(handler):  # waits on I/O only (InvokeEndpoint)
                 result = await handler(ctx, params)  # type: ignore[misc]
             else:
@@ -146,6 +153,27 @@ class Gateway:
             if isinstance(request.body, SpooledBody):
                 request.body.discard()  # a no-op once the provider adopted the file
         return self._finish(service, response, request_id)
+
+    def _authorized(self, handler: Handler, service: str, operation: str) -> Handler:
+        """`handler` preceded by the authorization of what the operation needs (on the same thread;
+        for a coroutine operation on the event loop, where cached policies make it CPU-only)."""
+        authorize = self.authorize
+        provider = self.providers[service]
+        assert authorize is not None
+
+        if inspect.iscoroutinefunction(handler):
+
+            async def checked_async(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+                authorize(ctx, provider.authz_actions(ctx, operation, params))
+                return await handler(ctx, params)  # type: ignore[no-any-return,misc]
+
+            return checked_async
+
+        def checked(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+            authorize(ctx, provider.authz_actions(ctx, operation, params))
+            return handler(ctx, params)  # type: ignore[return-value]
+
+        return checked
 
     async def _post_object(self, request: HttpRequest, bucket: str, request_id: str) -> HttpResponse:
         """S3's presigned POST: the form's policy and signature checked, then PutObject."""
@@ -171,6 +199,8 @@ class Gateway:
             if handler is None:
                 raise NotImplementedOperation("s3", "PutObject")
             params = put_params(form, bucket)
+            if self.authorize is not None:
+                handler = self._authorized(handler, "s3", "PutObject")
             ctx = RequestContext(
                 "s3",
                 "PutObject",

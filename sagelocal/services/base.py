@@ -111,6 +111,13 @@ class Provider:
     def shutdown(self) -> None:
         """Called once when the server stops: end the processes the provider supervises."""
 
+    def authz_actions(self, ctx: RequestContext, operation: str, params: dict[str, Any]) -> list[Any]:
+        """The permissions an operation needs (`authz_requests.ActionRequest`s); by default
+        `<service>:<Operation>` on any resource. Services override it with AWS's mapping."""
+        from sagelocal.services.authz_requests import ActionRequest
+
+        return [ActionRequest(f"{self.service_name}:{operation}")]
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (what every stored timestamp is)."""

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from sagelocal.services.base import Provider
 from sagelocal.services.iam.access_keys import AccessKeysMixin
+from sagelocal.services.iam.actions import iam_actions
 from sagelocal.services.iam.attachments import AttachmentsMixin
 from sagelocal.services.iam.groups import GroupsMixin
 from sagelocal.services.iam.inline import InlineMixin
@@ -31,6 +32,7 @@ class IamProvider(
     belongs to the request's account, whatever the region."""
 
     service_name: ClassVar[str] = "iam"
+    authz_actions = staticmethod(iam_actions)  # type: ignore[assignment]
 
     def __init__(self, db: Database) -> None:
         self.db = db

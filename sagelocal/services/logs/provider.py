@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from sagelocal.services.base import Provider, RequestContext, ServiceError, utcnow
+from sagelocal.services.iam.actions import logs_actions
 from sagelocal.services.logs import events as ev
 from sagelocal.services.logs.common import (
     RETENTION_DAYS,
@@ -48,6 +49,7 @@ class LogsProvider(Provider):
     """The CloudWatch Logs API over the store."""
 
     service_name: ClassVar[str] = "logs"
+    authz_actions = staticmethod(logs_actions)  # type: ignore[assignment]
 
     def __init__(self, db: Database, clock: Callable[[], int] = now_ms) -> None:
         self.db = db

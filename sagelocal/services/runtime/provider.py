@@ -19,6 +19,7 @@ from sagelocal.services.runtime.proxy import (
     ReplicaTimeout,
     ReplicaUnavailable,
 )
+from sagelocal.services.sagemaker.actions import runtime_actions
 from sagelocal.services.sagemaker.hosting import Hosting, Variant
 
 MAX_PAYLOAD = 6 * 1024 * 1024  # 6 MB (the model caps requests; the response is checked here)
@@ -50,6 +51,7 @@ def model_error(ctx: RequestContext, endpoint: str, status: int, message: str) -
 
 class RuntimeProvider(Provider):
     service_name = "sagemaker-runtime"
+    authz_actions = staticmethod(runtime_actions)  # type: ignore[assignment]
 
     def __init__(self, hosting: Hosting, metrics: InvocationMetrics | None = None) -> None:
         self.hosting = hosting

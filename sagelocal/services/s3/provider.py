@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from sagelocal.blobs.store import BlobStore
+from sagelocal.services.s3.actions import s3_actions
 from sagelocal.services.s3.buckets import BucketOps
 from sagelocal.services.s3.listing import ListingOps
 from sagelocal.services.s3.multipart import MultipartOps
@@ -23,6 +24,8 @@ from sagelocal.store.models.s3 import S3Object, S3Part
 
 class S3Provider(BucketOps, MultipartOps, ListingOps, UploadListingOps, TaggingOps, PolicyOps):
     """The S3 REST API over the store and the blob store."""
+
+    authz_actions = staticmethod(s3_actions)  # type: ignore[assignment]
 
     @classmethod
     def at_home(cls, db: Database, home: Path) -> S3Provider:

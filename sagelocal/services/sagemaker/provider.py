@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sagelocal.services.base import Provider, RequestContext
+from sagelocal.services.sagemaker.actions import sagemaker_actions
 from sagelocal.services.sagemaker.common import NOT_FOUND, find_named, validation
 from sagelocal.services.sagemaker.deploy import Deployer
 from sagelocal.services.sagemaker.endpoints import Endpoints
@@ -61,6 +62,7 @@ _TRANSFORM_OPS = (
 
 class SageMakerProvider(Provider):
     service_name = "sagemaker"
+    authz_actions = staticmethod(sagemaker_actions)  # type: ignore[assignment]
 
     def __init__(self, db: Database, home: Path, endpoint_url: str, hosting: Hosting | None = None) -> None:
         self.db = db

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from sagelocal.services.base import Principal, Provider, RequestContext, ServiceError, utcnow
+from sagelocal.services.iam.actions import sts_actions
 from sagelocal.services.iam.identity import find_role_by_arn
 from sagelocal.store.db import Database
 from sagelocal.store.models.sts import StsSession
@@ -49,6 +50,7 @@ def _caller(ctx: RequestContext) -> Principal:
 
 class StsProvider(Provider):
     service_name = "sts"
+    authz_actions = staticmethod(sts_actions)  # type: ignore[assignment]
 
     def __init__(self, db: Database) -> None:
         self.db = db
