@@ -57,7 +57,14 @@ def open_platform(settings: Settings) -> Platform:
     providers = build_providers(db, settings)
     for provider in providers.values():
         provider.recover()  # before any request: finish or undo what a crash left half-done
-    gateway = Gateway(providers, authenticator, settings.region, utcnow, spool_dir)
+    authorize = None
+    if settings.iam_enforcement:
+        from sagelocal.services.iam.authorizer import Authorizer
+        from sagelocal.services.s3.authz_lookup import S3AuthzLookup
+
+        lookup = S3AuthzLookup(db)
+        authorize = Authorizer(db, lookup.bucket_policy, lookup.object_tags).check
+    gateway = Gateway(providers, authenticator, settings.region, utcnow, spool_dir, authorize)
     return Platform(settings, db, home, gateway, lock)
 
 

@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--iam-enforcement",
         choices=("on", "off"),
         default=None,
-        help="authorize requests with IAM policies (default $SAGELOCAL_IAM_ENFORCEMENT, else off)",
+        help="authorize requests with IAM policies (default $SAGELOCAL_IAM_ENFORCEMENT, else on)",
     )
     p.set_defaults(func=cmd_server)
 
@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("smoke", help="start a server in a temporary home and drive it with boto3")
     _common(p)
     p.set_defaults(func=cmd_smoke)
+
+    from sagelocal.iam_cli import add_parser as add_iam_parser
+
+    add_iam_parser(sub, _common, _settings)
     return parser
 
 

@@ -16,8 +16,13 @@ def default_home() -> Path:
 
 
 def enforcement_from_env() -> bool:
-    """`$SAGELOCAL_IAM_ENFORCEMENT` (on/off, true/false, 1/0); off when unset."""
-    return os.environ.get("SAGELOCAL_IAM_ENFORCEMENT", "off").strip().lower() in ("on", "true", "1", "yes")
+    """`$SAGELOCAL_IAM_ENFORCEMENT` (on/off, true/false, 1/0); on when unset."""
+    return os.environ.get("SAGELOCAL_IAM_ENFORCEMENT", "on").strip().lower() not in (
+        "off",
+        "false",
+        "0",
+        "no",
+    )
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,8 @@ class Settings:
     database_url: str | None = None
     # How far a request's clock may stray from ours before SigV4 refuses it (AWS: 15 minutes).
     max_clock_skew_seconds: int = 900
-    # Authorize every request with IAM policies (else authentication only). Off until the
-    # workflow's roles carry policies everywhere; `--iam-enforcement on` or $SAGELOCAL_IAM_ENFORCEMENT.
+    # Authorize every request with IAM policies, as AWS does; `--iam-enforcement off` (or
+    # SAGELOCAL_IAM_ENFORCEMENT=off) leaves authentication only.
     iam_enforcement: bool = field(default_factory=lambda: enforcement_from_env())
 
     @property

@@ -38,8 +38,13 @@ def _steps(session: boto3.Session) -> list[tuple[str, Callable[[], str]]]:
         return sts.get_caller_identity()["Arn"]
 
     def create_role() -> str:
+        # SageMaker may assume it, and so may this account's principals allowed sts:AssumeRole
+        # (the administrator here), to act as the role the way a notebook's kernel does.
+        account = sts.get_caller_identity()["Account"]
+        trust = json.loads(json.dumps(TRUST_SAGEMAKER))
+        trust["Statement"][0]["Principal"]["AWS"] = f"arn:aws:iam::{account}:root"
         role = iam.create_role(
-            RoleName=role_name, Path="/service-role/", AssumeRolePolicyDocument=json.dumps(TRUST_SAGEMAKER)
+            RoleName=role_name, Path="/service-role/", AssumeRolePolicyDocument=json.dumps(trust)
         )["Role"]
         iam.attach_role_policy(
             RoleName=role_name, PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"

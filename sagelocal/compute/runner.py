@@ -122,13 +122,20 @@ def download(ws: Path, s3: Any, spec: dict[str, Any]) -> None:
     for ch in spec["channels"]:
         target = ws / "input" / "data" / ch["ChannelName"]
         target.mkdir(parents=True, exist_ok=True)
+        current: str | None = None
         try:
             for bucket, key, rel in channel_objects(s3, ch["DataSource"]["S3DataSource"], spec):
                 path = target / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
+                current = f"s3://{bucket}/{key}"
                 s3.download_file(bucket, key, str(path))
         except ClientError as exc:
             uri = ch["DataSource"]["S3DataSource"]["S3Uri"]
+            code = exc.response.get("Error", {}).get("Code", "")
+            if current is not None and code in ("403", "AccessDenied", "Forbidden"):  # AWS's wording
+                raise DownloadError(
+                    f"Data download failed:Unable to download object {current} (AccessDenied: Access Denied)"
+                ) from None
             raise DownloadError(f"Data download failed:Could not download {uri}: {exc}") from None
 
 

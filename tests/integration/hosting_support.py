@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from tests.integration.bank_support import TRUST
+from tests.conftest import AwsClients
+from tests.integration.role_support import sagemaker_role
 
 IMAGE = "354813040037.dkr.ecr.ap-northeast-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 LEGACY_IMAGE = "501404015308.dkr.ecr.ap-northeast-1.amazonaws.com/xgboost:1"
@@ -22,10 +23,10 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def make_role(iam: Any) -> str:
-    return str(
-        iam.create_role(RoleName=unique("SageMakerRole"), AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    )
+def make_role(aws: AwsClients) -> str:
+    """A SageMaker execution role with the policies the hosting tests need (role_support)."""
+    account = aws.client("sts").get_caller_identity()["Account"]
+    return sagemaker_role(aws.client("iam"), account, unique("SageMakerRole"))
 
 
 def train_booster(features: int = 6, seed: int = 0, rows: int = 400) -> tuple[xgb.Booster, np.ndarray]:

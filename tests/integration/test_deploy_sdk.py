@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import AwsClients
-from tests.integration.bank_support import TRUST, TUTORIAL
+from tests.integration.bank_support import TUTORIAL
+from tests.integration.role_support import sagemaker_role
 from tests.integration.sdk_support import SDK3_PYTHON, sdk3_available
 
 SDK_DEPLOY = """
@@ -93,9 +94,9 @@ json.dump({"status": status, "scores": scores, "model": trainer._latest_training
 
 
 def _upload_bank(aws: AwsClients, bank: tuple[Path, Path], bucket: str, prefix: str) -> str:
-    role = aws.client("iam").create_role(RoleName=f"Role-{bucket}", AssumeRolePolicyDocument=TRUST)["Role"][
-        "Arn"
-    ]
+    role = sagemaker_role(
+        aws.client("iam"), aws.client("sts").get_caller_identity()["Account"], f"Role-{bucket}"
+    )
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": aws.server.region})
     s3.upload_file(str(bank[0]), bucket, f"{prefix}/train/train.csv")
@@ -152,15 +153,18 @@ def test_sdk_v3_model_builder_deploy_and_invoke(
     aws: AwsClients, bank: tuple[Path, Path], tmp_path: Path
 ) -> None:
     """SDK v3 (its own venv): ModelTrainer, then ModelBuilder(model=trainer).build()/.deploy(), then
-    Endpoint.invoke and the resources' delete(). ``SAGEMAKER_VALIDATE_ROLE=false`` as in the v3
-    training test (its role check needs iam:SimulatePrincipalPolicy, issue 7)."""
+    Endpoint.invoke and the resources' delete(). The role holds AmazonSageMakerFullAccess, which the
+    SDK's role check (iam:SimulatePrincipalPolicy) wants."""
     import xgboost
 
     bucket, prefix = "sagemaker-tutorial-deploy-v3", "sagemaker/DEMO-xgboost-dm"
     role = _upload_bank(aws, bank, bucket, prefix)
+    aws.client("iam").attach_role_policy(
+        RoleName=role.rsplit("/", 1)[1], PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+    )
     out = tmp_path / "result.json"
     repo = str(Path(__file__).resolve().parents[2])
-    env = aws.env | {"PYTHONPATH": repo, "SAGEMAKER_VALIDATE_ROLE": "false"}
+    env = aws.env | {"PYTHONPATH": repo}
     args = [
         str(SDK3_PYTHON),
         "-c",

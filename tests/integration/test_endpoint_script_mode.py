@@ -71,7 +71,7 @@ def world(aws: AwsClients) -> dict[str, Any]:
         "bucket": bucket,
         "model": model,
         "rows": rng.normal(size=(6, 4)),
-        "role": make_role(aws.client("iam")),
+        "role": make_role(aws),
     }
 
 

@@ -41,7 +41,7 @@ def setup(aws: AwsClients) -> tuple[str, str, str, list[Any], np.ndarray]:
     first, rows = train_booster(seed=1)
     second, _ = train_booster(seed=2)
     return (
-        make_role(aws.client("iam")),
+        make_role(aws),
         upload_model(s3, bucket, first),
         upload_model(s3, bucket, second),
         [first, second],
@@ -247,7 +247,7 @@ def test_server_restart_brings_endpoints_back(tmp_path: Path, setup: Any) -> Non
         s3 = aws.client("s3")
         bucket = unique("sagemaker-restart")
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": srv.region})
-        role = make_role(aws.client("iam"))
+        role = make_role(aws)
         name = deploy(aws.client("sagemaker"), role, upload_model(s3, bucket, boosters[0]), "ep-survives")
         aws.client("sagemaker").get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig=FAST)
         old_pids = {r["Pid"] for r in _replicas(aws, name)}

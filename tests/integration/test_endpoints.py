@@ -41,7 +41,7 @@ def runtime(aws: AwsClients) -> Any:
 
 @pytest.fixture(scope="module")
 def role(aws: AwsClients) -> str:
-    return make_role(aws.client("iam"))
+    return make_role(aws)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ def sm(aws: AwsClients) -> Any:
 
 @pytest.fixture(scope="module")
 def role(aws: AwsClients) -> str:
-    return make_role(aws.client("iam"))
+    return make_role(aws)
 
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:

@@ -23,13 +23,38 @@ TRUST_SAGEMAKER = json.dumps(
 )
 
 
+def _trust_sagemaker_and(account: str) -> str:
+    """SageMaker's trust, plus this account's principals (allowed sts:AssumeRole by their policies)."""
+    doc = json.loads(TRUST_SAGEMAKER)
+    doc["Statement"][0]["Principal"]["AWS"] = f"arn:aws:iam::{account}:root"
+    return json.dumps(doc)
+
+
 @pytest.fixture(scope="module")
 def role_arn(aws: AwsClients) -> str:
     iam = aws.client("iam")
+    account = aws.server.health()["account_id"]
     role = iam.create_role(
-        RoleName="StsTestRole", AssumeRolePolicyDocument=TRUST_SAGEMAKER, Path="/service-role/"
+        RoleName="StsTestRole",
+        AssumeRolePolicyDocument=_trust_sagemaker_and(str(account)),
+        Path="/service-role/",
     )
     return role["Role"]["Arn"]
+
+
+def test_a_role_only_sagemaker_may_assume_refuses_the_administrator(aws: AwsClients) -> None:
+    """The trust policy is the role's resource policy: even AdministratorAccess cannot assume a role
+    whose trust names only sagemaker.amazonaws.com (as on AWS)."""
+    role = aws.client("iam").create_role(RoleName="OnlySageMaker", AssumeRolePolicyDocument=TRUST_SAGEMAKER)
+    arn = role["Role"]["Arn"]
+    with pytest.raises(ClientError) as err:
+        aws.client("sts").assume_role(RoleArn=arn, RoleSessionName="admin")
+    account = aws.server.health()["account_id"]
+    assert err.value.response["Error"]["Code"] == "AccessDenied"
+    assert err.value.response["Error"]["Message"] == (
+        f"User: arn:aws:iam::{account}:user/admin is not authorized to perform: sts:AssumeRole on resource: "
+        f"{arn} because no resource-based policy allows the sts:AssumeRole action"
+    )
 
 
 def test_get_caller_identity_is_the_admin(aws: AwsClients) -> None:

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError, WaiterError
 
 from sagelocal.launcher import ServerProcess
 from tests.conftest import AwsClients
+from tests.integration.role_support import sagemaker_role
 
 IMAGE = "354813040037.dkr.ecr.ap-northeast-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 LEGACY_IMAGE = "501404015308.dkr.ecr.ap-northeast-1.amazonaws.com/xgboost:latest"
@@ -63,7 +64,8 @@ CSV = "".join(f"{i % 2},{i * 0.1:.1f},{(i * 7) % 5}.0\n" for i in range(60))
 
 def _setup(aws: AwsClients, tag: str) -> tuple[str, str]:
     iam, s3 = aws.client("iam"), aws.client("s3")
-    role = iam.create_role(RoleName=f"TrainRole-{tag}", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    account = aws.client("sts").get_caller_identity()["Account"]
+    role = sagemaker_role(iam, account, f"TrainRole-{tag}")
     bucket = f"training-{tag}"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": aws.server.region})
     s3.put_object(Bucket=bucket, Key="data/train/train.csv", Body=CSV.encode())

@@ -30,6 +30,7 @@ import pytest
 
 from tests.conftest import AwsClients
 from tests.integration.bank_support import TRUST, TUTORIAL
+from tests.integration.role_support import sagemaker_role
 from tests.integration.sdk_support import SDK3_PYTHON, sdk3_available
 
 SDK_FIT = """
@@ -55,7 +56,7 @@ print("MODEL", xgb.model_data)
 @pytest.fixture(scope="module")
 def setup(aws: AwsClients, bank: tuple[Path, Path]) -> tuple[str, str]:
     iam, s3 = aws.client("iam"), aws.client("s3")
-    role = iam.create_role(RoleName="TutorialSdkRole", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    role = sagemaker_role(iam, aws.client("sts").get_caller_identity()["Account"], "TutorialSdkRole")
     bucket = "tutorial-sdk"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": aws.server.region})
     train, test = bank
@@ -194,12 +195,15 @@ print("MODEL", job.model_artifacts.s3_model_artifacts)
 def test_sdk_v3_model_trainer_on_bank_data(
     aws: AwsClients, setup: tuple[str, str], bank: tuple[Path, Path]
 ) -> None:
-    """SDK v3 (its own venv: v2 and v3 conflict). ``SAGEMAKER_VALIDATE_ROLE=false``: ModelTrainer's role check
-    calls iam:SimulatePrincipalPolicy, which sagelocal does not implement yet."""
+    """SDK v3 (its own venv: v2 and v3 conflict). ModelTrainer validates the role with
+    iam:SimulatePrincipalPolicy (its smoke-test actions must be allowed) and GetRole (the trust)."""
     role, bucket = setup
+    aws.client("iam").attach_role_policy(
+        RoleName=role.rsplit("/", 1)[1], PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+    )
     prefix = "sagemaker/DEMO-xgboost-dm"
     repo = str(Path(__file__).resolve().parents[2])
-    env = aws.env | {"PYTHONPATH": repo, "SAGEMAKER_VALIDATE_ROLE": "false"}
+    env = aws.env | {"PYTHONPATH": repo}
     args = [str(SDK3_PYTHON), "-c", SDK3_FIT, role, bucket, prefix, aws.server.region, json.dumps(TUTORIAL)]
     proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
@@ -219,3 +223,41 @@ def test_sdk_v3_model_trainer_on_bank_data(
     )
     assert desc["HyperParameters"] == {k: str(v) for k, v in TUTORIAL.items()}
     _check_artifact(aws, bank, bucket, model, pickled=False)
+
+
+SDK3_ROLE_CHECK = """
+import sys
+import sagelocal.compat.sagemaker_sdk  # noqa: F401
+from sagemaker.core import image_uris
+from sagemaker.core.training.configs import Compute
+from sagemaker.train import ModelTrainer
+
+role, region = sys.argv[1:3]
+try:
+    ModelTrainer(training_image=image_uris.retrieve("xgboost", region, "1.7-1"), role=role,
+                 compute=Compute(instance_type="ml.m4.xlarge", instance_count=1))
+except Exception as exc:
+    print("REFUSED", type(exc).__name__, exc)
+else:
+    print("ACCEPTED")
+"""
+
+
+@pytest.mark.skipif(
+    not sdk3_available(), reason=f"SageMaker SDK v3 not installed in {SDK3_PYTHON.parent.parent}"
+)
+def test_sdk_v3_role_check_uses_simulate_principal_policy(aws: AwsClients) -> None:
+    """A role without permissions is refused by ModelTrainer's own check (SimulatePrincipalPolicy
+    says implicitDeny), the same role with AmazonSageMakerFullAccess is accepted."""
+    iam = aws.client("iam")
+    role = iam.create_role(RoleName="V3CheckedRole", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    env = aws.env | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    args = [str(SDK3_PYTHON), "-c", SDK3_ROLE_CHECK, role, aws.server.region]
+    refused = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert "REFUSED RoleValidationError" in refused.stdout, refused.stdout + refused.stderr[-2000:]
+    assert "ecr:GetAuthorizationToken" in refused.stdout
+    iam.attach_role_policy(
+        RoleName="V3CheckedRole", PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+    )
+    accepted = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert "ACCEPTED" in accepted.stdout, accepted.stdout + accepted.stderr[-2000:]

@@ -34,7 +34,7 @@ def world(aws: AwsClients, bank: tuple[Path, Path]) -> dict[str, Any]:
     s3, sm = aws.client("s3"), aws.client("sagemaker")
     bucket = unique("sagemaker-transform")
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": aws.server.region})
-    role = make_role(aws.client("iam"))
+    role = make_role(aws)
     model = unique("bank-model")
     url = upload_model(s3, bucket, booster)
     sm.create_model(

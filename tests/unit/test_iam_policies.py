@@ -167,6 +167,11 @@ def test_policy_tags(iam: IamClient) -> None:
             '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}',
             "Policy document should not specify a principal.",
         ),
+        (  # the evaluation engine must be able to compile what is stored
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*",'
+            '"Condition":{"StringEqualz":{"aws:username":"x"}}}]}',
+            "Syntax errors in policy.",
+        ),
     ],
 )
 def test_malformed_identity_documents(iam: IamClient, document: str, message: str) -> None:

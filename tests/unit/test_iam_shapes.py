@@ -142,6 +142,11 @@ def test_every_operation_output_matches_model(tmp_path: Path) -> None:
         getattr(iam, f"list_{kind}_policies")(**who)
         getattr(iam, f"delete_{kind}_policy")(PolicyName="i", **who)
     iam.attach_role_policy(RoleName="r", PolicyArn=arn_sm)
+    role_arn = iam.get_role(RoleName="r")["Role"]["Arn"]
+    iam.simulate_principal_policy(
+        PolicySourceArn=role_arn, ActionNames=["s3:GetObject"], ResourceArns=["arn:aws:s3:::sagemaker-x/k"]
+    )
+    iam.simulate_custom_policy(PolicyInputList=[S3_READ], ActionNames=["s3:GetObject", "s3:PutObject"])
     iam.list_entities_for_policy(PolicyArn=arn_sm)
     iam.detach_role_policy(RoleName="r", PolicyArn=arn_sm)
 

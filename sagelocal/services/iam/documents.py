@@ -97,6 +97,12 @@ def validate(text: str, kind: PolicyKind) -> dict[str, Any]:
     doc = parse(text)
     for stmt in _statements(doc):
         _check_statement(stmt, kind)
+    from sagelocal.services.iam.policy import PolicyError, compile_policy
+
+    try:  # what authorization will evaluate must compile (e.g. no unknown condition operator)
+        compile_policy(text, "validation")
+    except PolicyError:
+        raise malformed(SYNTAX_ERRORS) from None
     return doc
 
 

@@ -12,6 +12,7 @@ from sagelocal.services.iam.groups import GroupsMixin
 from sagelocal.services.iam.inline import InlineMixin
 from sagelocal.services.iam.policies import PoliciesMixin
 from sagelocal.services.iam.roles import RolesMixin
+from sagelocal.services.iam.simulate import SimulationMixin
 from sagelocal.services.iam.users import UsersMixin
 from sagelocal.services.iam.versions import VersionsMixin
 from sagelocal.store.db import Database
@@ -26,6 +27,7 @@ class IamProvider(
     VersionsMixin,
     AttachmentsMixin,
     InlineMixin,
+    SimulationMixin,
     Provider,
 ):
     """AWS Identity and Access Management, persisted in the store. IAM is global: every entity
