@@ -13,7 +13,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import lru_cache
 
 from sagelocal.services.authz_requests import ActionRequest, ContextValue
 from sagelocal.services.base import Principal, RequestContext, ServiceError
@@ -95,7 +96,7 @@ class Authorizer:
     def base_context(ctx: RequestContext) -> dict[str, ContextValue]:
         principal = ctx.principal
         assert principal is not None
-        when = ctx.received_at.astimezone(UTC)
+        current_time, epoch_time = _times(int(ctx.received_at.timestamp()))
         context: dict[str, ContextValue] = {
             "aws:PrincipalArn": principal.role_arn or principal.arn,
             "aws:PrincipalAccount": principal.account_id,
@@ -104,8 +105,8 @@ class Authorizer:
                 principal.kind, "Account"
             ),
             "aws:SecureTransport": "true" if ctx.secure_transport else "false",
-            "aws:CurrentTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "aws:EpochTime": str(int(when.timestamp())),
+            "aws:CurrentTime": current_time,
+            "aws:EpochTime": epoch_time,
             "aws:RequestedRegion": ctx.region,
         }
         if principal.kind == "user":
@@ -166,6 +167,12 @@ class Authorizer:
             decision = self.decide(ctx, request)
             if decision is not None and not decision.allowed:
                 raise denied_error(ctx.service, ctx.principal.arn, request, decision)
+
+
+@lru_cache(maxsize=4)
+def _times(epoch: int) -> tuple[str, str]:
+    """aws:CurrentTime and aws:EpochTime for a second (formatted once per second)."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), str(epoch)
 
 
 class _NoSuchRole(Exception):

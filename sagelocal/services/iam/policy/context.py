@@ -29,17 +29,23 @@ def _strings(value: ContextValue) -> tuple[tuple[str, ...], bool]:
 
 
 class Context:
-    """Condition keys of one request. Missing keys and keys with no values read as None."""
+    """Condition keys of one request, normalized on first use (many requests are decided by
+    statements without conditions or variables, and never need them). Missing keys and keys
+    with no values read as None."""
 
-    __slots__ = ("memo", "multi", "values")
+    __slots__ = ("_multi", "_request", "_source", "_values", "memo")
 
-    def __init__(self, values: dict[str, tuple[str, ...]], multi: frozenset[str]) -> None:
-        self.values = values
-        self.multi = multi
+    def __init__(
+        self, values: dict[str, tuple[str, ...]] | None, multi: frozenset[str] = frozenset()
+    ) -> None:
+        self._values = values
+        self._multi = multi
+        self._source: Mapping[str, ContextValue] | None = None
+        self._request: AuthzRequest | None = None
         self.memo: dict[Any, Any] = {}  # per request: patterns with their variables substituted
 
-    @classmethod
-    def of(cls, context: Mapping[str, ContextValue]) -> Context:
+    @staticmethod
+    def _normalize(context: Mapping[str, ContextValue]) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
         values: dict[str, tuple[str, ...]] = {}
         multi = set()
         for key, raw in context.items():
@@ -48,21 +54,42 @@ class Context:
             values[k] = vals
             if is_multi:
                 multi.add(k)
-        return cls(values, frozenset(multi))
+        return values, frozenset(multi)
+
+    @classmethod
+    def of(cls, context: Mapping[str, ContextValue]) -> Context:
+        return cls(*cls._normalize(context))
 
     @classmethod
     def build(cls, request: AuthzRequest) -> Context:
-        ctx = cls.of(request.context)
-        p = request.principal
-        v = ctx.values
-        if p.kind not in ("anonymous", "service"):
-            v.setdefault("aws:principalarn", (p.arn,))
-            v.setdefault("aws:principalaccount", (p.account,))
-        if p.kind in _PRINCIPAL_TYPES:
-            v.setdefault("aws:principaltype", (_PRINCIPAL_TYPES[p.kind],))
-        if p.kind == "user":
-            v.setdefault("aws:username", (p.name,))
+        ctx = cls(None)
+        ctx._request = request
         return ctx
+
+    def _load(self) -> dict[str, tuple[str, ...]]:
+        request = self._request
+        assert request is not None
+        values, self._multi = self._normalize(request.context)
+        p = request.principal
+        if p.kind not in ("anonymous", "service"):
+            values.setdefault("aws:principalarn", (p.arn,))
+            values.setdefault("aws:principalaccount", (p.account,))
+        if p.kind in _PRINCIPAL_TYPES:
+            values.setdefault("aws:principaltype", (_PRINCIPAL_TYPES[p.kind],))
+        if p.kind == "user":
+            values.setdefault("aws:username", (p.name,))
+        self._values = values
+        return values
+
+    @property
+    def values(self) -> dict[str, tuple[str, ...]]:
+        return self._values if self._values is not None else self._load()
+
+    @property
+    def multi(self) -> frozenset[str]:
+        if self._values is None:
+            self._load()
+        return self._multi
 
     def get(self, key: str) -> tuple[str, ...] | None:
         """The values of `key` (lower-case), None when absent or empty."""
