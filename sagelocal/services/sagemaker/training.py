@@ -12,13 +12,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sagelocal.services.base import RequestContext, ServiceError, utcnow
 from sagelocal.services.iam.identity import RoleRecord
-from sagelocal.services.sagemaker.common import NOT_FOUND, arn, not_null, page, validation
+from sagelocal.services.sagemaker.common import (
+    NOT_FOUND,
+    arn,
+    find_named,
+    list_resources,
+    not_null,
+    validation,
+)
 from sagelocal.services.sagemaker.roles import require_role
 from sagelocal.store.db import Database
 from sagelocal.store.models.sagemaker import TrainingJob
@@ -174,13 +180,7 @@ class TrainingJobs:
     @staticmethod
     def get(session: Session, ctx: RequestContext, name: str) -> TrainingJob | None:
         """The caller's account and region's job of this name (any case), or None."""
-        return session.scalar(
-            select(TrainingJob).where(
-                TrainingJob.account_id == ctx.account_id,
-                TrainingJob.region == ctx.region,
-                TrainingJob.name_lower == name.lower(),
-            )
-        )
+        return find_named(session, TrainingJob, ctx, name)
 
     def find(self, session: Session, ctx: RequestContext, name: str) -> TrainingJob:
         """The job of this name, or AWS's not-found error."""
@@ -231,30 +231,11 @@ class TrainingJobs:
             return describe_shape(self.find(session, ctx, params["TrainingJobName"]))
 
     def list_training_jobs(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        query = select(TrainingJob).where(
-            TrainingJob.account_id == ctx.account_id, TrainingJob.region == ctx.region
-        )
         with self.db.read() as session:
-            jobs = list(session.scalars(query))
-        contains = params.get("NameContains", "").lower()
-        bounds = {
-            "CreationTimeAfter": lambda j, t: j.creation_time > t,
-            "CreationTimeBefore": lambda j, t: j.creation_time < t,
-            "LastModifiedTimeAfter": lambda j, t: j.last_modified_time > t,
-            "LastModifiedTimeBefore": lambda j, t: j.last_modified_time < t,
-        }
-        jobs = [j for j in jobs if contains in j.name_lower]
-        if "StatusEquals" in params:
-            jobs = [j for j in jobs if j.status == params["StatusEquals"]]
-        for member, keep in bounds.items():
-            if member in params:
-                jobs = [j for j in jobs if keep(j, params[member])]
-        jobs.sort(key=lambda j: j.id)
-        jobs.sort(key=SORT_KEYS[params.get("SortBy", "CreationTime")])
-        if params.get("SortOrder", "Ascending") == "Descending":
-            jobs.reverse()
-        chunk, token = page(jobs, params)
-        out: dict[str, Any] = {"TrainingJobSummaries": [_summary(j) for j in chunk]}
+            jobs, token = list_resources(
+                session, TrainingJob, ctx, params, SORT_KEYS, default_order="Ascending"
+            )
+            out: dict[str, Any] = {"TrainingJobSummaries": [_summary(j) for j in jobs]}
         if token:
             out["NextToken"] = token
         return out
