@@ -83,10 +83,15 @@ class Gateway:
         self._handlers: dict[tuple[str, str], Handler | None] = {}
 
     def handler_for(self, service: str, operation: str) -> Handler | None:
+        """The provider's operation (preceded by its authorization when IAM is enforced), made
+        once per operation."""
         key = (service, operation)
         if key not in self._handlers:
             provider = self.providers.get(service)
-            self._handlers[key] = getattr(provider, xform_name(operation), None) if provider else None
+            handler = getattr(provider, xform_name(operation), None) if provider else None
+            if handler is not None and self.authorize is not None:
+                handler = self._authorized(handler, service, operation)
+            self._handlers[key] = handler
         return self._handlers[key]
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
@@ -137,8 +142,6 @@ class Gateway:
                 secure_transport=request.scheme == "https",
                 received_at=self.clock(),
             )
-            if self.authorize is not None:
-                handler = self._authorized(handler, service, operation.name)
             if inspect.iscoroutinefunction(handler):  # waits on I/O only (InvokeEndpoint)
                 result = await handler(ctx, params)  # type: ignore[misc]
             else:
@@ -199,8 +202,6 @@ class Gateway:
             if handler is None:
                 raise NotImplementedOperation("s3", "PutObject")
             params = put_params(form, bucket)
-            if self.authorize is not None:
-                handler = self._authorized(handler, "s3", "PutObject")
             ctx = RequestContext(
                 "s3",
                 "PutObject",

@@ -13,7 +13,7 @@ Each document is returned as text with a `source` naming it (a policy ARN, or
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,7 +44,6 @@ class PrincipalPolicies:
     identity: tuple[Document, ...] = ()
     session: tuple[Document, ...] | None = None
     is_root: bool = False
-    role_tags: dict[str, str] = field(default_factory=dict)
 
 
 def managed_document(session: Session, policy_arn: str) -> str | None:
@@ -119,9 +118,7 @@ def policies_for(session: Session, kind: str, arn: str, access_key_id: str) -> P
     role = session.scalar(select(IamRole).where(IamRole.arn == role_arn)) if role_arn else None
     if role is None:
         return PrincipalPolicies()
-    tags = {t["Key"]: t["Value"] for t in (role.tags or [])} if hasattr(role, "tags") else {}
     return PrincipalPolicies(
         identity=tuple(role_policies(session, role)),
         session=session_policies(session, sts) if sts is not None else None,
-        role_tags=tags,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,12 @@ class Deployer:
         self.setup = ModelSetup(db, endpoint_url)
         self._writers: dict[str, BufferedLogWriter] = {}
         self._writers_lock = threading.Lock()
+        self._stopped = threading.Event()
         threading.Thread(target=self._flush_logs, name="sagelocal-endpoint-logs", daemon=True).start()
 
     # Logs.
     def _flush_logs(self) -> None:
-        while not threading.Event().wait(1.0):
+        while not self._stopped.wait(1.0):
             with self._writers_lock:
                 writers = list(self._writers.values())
             for writer in writers:
@@ -152,39 +154,41 @@ class Deployer:
                 session.expunge(endpoint)
             return endpoint
 
-    def create(self, endpoint_id: int) -> None:
+    def _build_pending(self, endpoint_id: int) -> tuple[Endpoint, dict[str, Any], Deployment | str] | None:
+        """Build the endpoint's pending plan: (endpoint, plan, the healthy deployment or the
+        reason it failed); None when there is nothing pending (deleted meanwhile)."""
         endpoint = self._load(endpoint_id)
         if endpoint is None or endpoint.pending is None:
-            return
+            return None
         plan = endpoint.pending
         try:
-            deployment = self.build(endpoint, plan)
+            return endpoint, plan, self.build(endpoint, plan)
         except DeployError as exc:
-            self._set(endpoint_id, status="Failed", failure_reason=str(exc), pending=None)
-            return
+            return endpoint, plan, str(exc)
         except Exception as exc:
             log.exception("deploying endpoint %s", endpoint.name)
-            self._set(
-                endpoint_id, status="Failed", failure_reason=f"InternalServerError: {exc}", pending=None
-            )
+            return endpoint, plan, f"InternalServerError: {exc}"
+
+    def create(self, endpoint_id: int) -> None:
+        built = self._build_pending(endpoint_id)
+        if built is None:
             return
-        if self._set(endpoint_id, status="InService", deployment=plan, pending=None) is None:
+        endpoint, plan, deployment = built
+        if isinstance(deployment, str):
+            self._set(endpoint_id, status="Failed", failure_reason=deployment, pending=None)
+        elif self._set(endpoint_id, status="InService", deployment=plan, pending=None) is None:
             deployment.stop()  # deleted meanwhile
-            return
-        self.hosting.install(key_of(endpoint), deployment)
+        else:
+            self.hosting.install(key_of(endpoint), deployment)
 
     def update(self, endpoint_id: int) -> None:
         """Deploy the pending plan beside the live one, switch traffic, then retire the old."""
-        endpoint = self._load(endpoint_id)
-        if endpoint is None or endpoint.pending is None:
+        built = self._build_pending(endpoint_id)
+        if built is None:
             return
-        plan = endpoint.pending
-        try:
-            deployment = self.build(endpoint, plan)
-        except Exception as exc:
-            if not isinstance(exc, DeployError):
-                log.exception("updating endpoint %s", endpoint.name)
-            reason = f"Failed to update endpoint: {exc}"
+        endpoint, plan, deployment = built
+        if isinstance(deployment, str):  # the old deployment keeps serving
+            reason = f"Failed to update endpoint: {deployment}"
             self._set(endpoint_id, status="InService", failure_reason=reason, pending=None)
             return
         old = self.hosting.install(key_of(endpoint), deployment)
@@ -228,10 +232,11 @@ class Deployer:
         """Stop an old deployment once its in-flight requests are answered (at most 60 s)."""
         for replica in old.replicas():
             replica.retiring = True
-        deadline = utcnow().timestamp() + 60
-        while any(r.in_flight for r in old.replicas()) and utcnow().timestamp() < deadline:
-            threading.Event().wait(0.02)
+        deadline = time.monotonic() + 60
+        while any(r.in_flight for r in old.replicas()) and time.monotonic() < deadline:
+            time.sleep(0.02)
         old.stop()
+        self._close_logs([f"{endpoint_id}/{r.instance_id}" for r in old.replicas()])
         root = self.dir / str(endpoint_id)
         for path in root.glob("*-*"):
             if not path.name.startswith(f"{keep_seq}-"):
@@ -247,10 +252,22 @@ class Deployer:
                 session.delete(endpoint)
         with self._writers_lock:
             gone = [k for k in self._writers if k.startswith(f"{endpoint_id}/")]
-            writers = [self._writers.pop(k) for k in gone]
+        self._close_logs(gone)
+        shutil.rmtree(self.dir / str(endpoint_id), ignore_errors=True)
+
+    def close(self) -> None:
+        """Server shutdown: stop flushing on a timer and write what is pending."""
+        self._stopped.set()
+        with self._writers_lock:
+            keys = list(self._writers)
+        self._close_logs(keys)
+
+    def _close_logs(self, keys: list[str]) -> None:
+        """Flush and forget the log writers of replicas that are gone."""
+        with self._writers_lock:
+            writers = [self._writers.pop(k) for k in keys if k in self._writers]
         for writer in writers:
             writer.close()
-        shutil.rmtree(self.dir / str(endpoint_id), ignore_errors=True)
 
     def restore(self, endpoint_id: int) -> None:
         """Bring an InService endpoint's replicas back after a restart (it stays InService)."""

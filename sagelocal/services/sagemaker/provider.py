@@ -93,6 +93,7 @@ class SageMakerProvider(Provider):
 
     def shutdown(self) -> None:
         self.hosting.close()
+        self.deployer.close()
 
     # Tags.
     def _tagged(self, session: Any, ctx: RequestContext, resource_arn: str) -> Any:
