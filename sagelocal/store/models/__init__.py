@@ -4,6 +4,7 @@ from sagelocal.store.models import (
     hosting,  # noqa: F401
     iam,  # noqa: F401
     logs,  # noqa: F401
+    notebooks,  # noqa: F401
     platform,  # noqa: F401
     s3,  # noqa: F401
     sagemaker,  # noqa: F401
