@@ -1,0 +1,1 @@
+"""Code that runs inside a notebook instance's JupyterLab process: presigned-URL auth and launch argv."""

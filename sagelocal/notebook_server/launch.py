@@ -1,0 +1,61 @@
+"""How a notebook instance's JupyterLab process is started: argv, environment, readiness probe.
+
+The caller adds `SAGELOCAL_NOTEBOOK_INSTANCE`, `SAGELOCAL_NOTEBOOK_AUTH_SECRET_FILE` and its AWS
+settings to `jupyter_environment()`, and runs `jupyter_command()` with cwd=root_dir.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+IDENTITY_PROVIDER = "sagelocal.notebook_server.identity.PresignedUrlIdentityProvider"
+
+
+def jupyter_command(port: int, root_dir: Path, runtime_dir: Path) -> list[str]:
+    """argv for JupyterLab on 127.0.0.1:`port` serving `root_dir`, authenticated by presigned URLs.
+
+    `runtime_dir` holds nothing on the command line; it is where `jupyter_environment` points.
+    """
+    del runtime_dir  # kept for symmetry with jupyter_environment; the environment carries it
+    return [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={Path(root_dir).resolve()}",
+        "--ServerApp.default_url=/lab",
+        f"--ServerApp.identity_provider_class={IDENTITY_PROVIDER}",
+        "--ServerApp.allow_unauthenticated_access=False",
+        "--ServerApp.disable_check_xsrf=False",
+        "--ServerApp.allow_remote_access=False",
+        "--ServerApp.terminals_enabled=True",
+        "--ServerApp.quit_button=False",
+        "--ServerApp.allow_root=True",  # containers often run the platform as root
+        # no outbound network: no news feed, no update check, no PyPI extension manager
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]
+
+
+def jupyter_environment(runtime_dir: Path) -> dict[str, str]:
+    """Jupyter's and IPython's config, data and runtime directories, all under `runtime_dir`."""
+    base = Path(runtime_dir).resolve()
+    return {
+        "JUPYTER_CONFIG_DIR": str(base / "config"),
+        "JUPYTER_DATA_DIR": str(base / "data"),
+        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+        "IPYTHONDIR": str(base / "ipython"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        # kernels run the debugger-enabled ipykernel; silence its frozen-modules warning
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+
+
+def ready_path() -> str:
+    """A path that answers 200 without authentication once the server is up (its version)."""
+    return "/api"
