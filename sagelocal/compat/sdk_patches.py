@@ -1,22 +1,28 @@
-"""Make the SageMaker Python SDK (v2 and v3) work against an AWS-compatible endpoint.
+"""The patches that make the SageMaker Python SDK (v2 and v3) work against an AWS-compatible endpoint.
 
 The SDK sends some STS calls (GetCallerIdentity for the account id, the default bucket name and
 `get_execution_role` outside a notebook) to `https://sts.<region>.amazonaws.com` whatever
-`AWS_ENDPOINT_URL` says, and v2 sends telemetry on every fit/deploy. Importing this module
-(`import sagelocal.compat.sagemaker_sdk`) or calling `apply()`:
+`AWS_ENDPOINT_URL` says, and v2 sends telemetry on every fit/deploy. `apply()` (which
+`import sagelocal.compat.sagemaker_sdk` calls):
 
 - makes those STS calls use the endpoint botocore itself would use for STS (so
   `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_STS`, profile `endpoint_url` and
   `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` are honoured; with none set, AWS's regional
   endpoint is used exactly as before);
-- turns the SDK's telemetry off (no request leaves the machine).
+- turns the SDK's telemetry off (no request leaves the machine);
+- where `$SAGELOCAL_NOTEBOOK_METADATA` names a file, reads the notebook-instance metadata
+  (`{"ResourceName": ...}`) from it instead of `/opt/ml/metadata/resource-metadata.json`, so
+  `get_execution_role()` finds the instance it runs in (a machine may host many).
 
-Nothing else in the SDK changes. It is applied automatically inside notebook instances and jobs.
+Nothing else in the SDK changes. Inside notebook instances `sagelocal.compat.autopatch` applies
+it to each SDK module as it is imported, without importing the SDK up front.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -34,6 +40,12 @@ _TELEMETRY_SITES = (
     ("sagemaker.telemetry.telemetry_logging", "_send_telemetry_request"),
     ("sagemaker.core.telemetry.telemetry_logging", "_send_telemetry_request"),
 )
+_METADATA_SITES = (
+    ("sagemaker.session", "NOTEBOOK_METADATA_FILE"),
+    ("sagemaker_core.helper.session_helper", "NOTEBOOK_METADATA_FILE"),
+    ("sagemaker.core.helper.session_helper", "NOTEBOOK_METADATA_FILE"),
+)
+WATCHED = frozenset(m for m, _ in _STS_ENDPOINT_SITES + _TELEMETRY_SITES + _METADATA_SITES)
 _MARK = "__sagelocal_patched__"
 
 
@@ -68,9 +80,29 @@ def _patch(sites: tuple[tuple[str, str], ...], replacement: Callable[..., Any]) 
     return patched
 
 
+def _patch_metadata() -> list[str]:
+    path = os.environ.get("SAGELOCAL_NOTEBOOK_METADATA")
+    patched = []
+    for module_name, attr in _METADATA_SITES if path else ():
+        module = sys.modules.get(module_name) or _import(module_name)
+        if module is not None and hasattr(module, attr):
+            setattr(module, attr, path)
+            patched.append(f"{module_name}.{attr}")
+    return patched
+
+
 def apply() -> list[str]:
     """Patch every SDK module present; returns the names patched (empty if no SDK installed)."""
-    return _patch(_STS_ENDPOINT_SITES, configured_sts_endpoint) + _patch(_TELEMETRY_SITES, _no_telemetry)
+    return (
+        _patch(_STS_ENDPOINT_SITES, configured_sts_endpoint)
+        + _patch(_TELEMETRY_SITES, _no_telemetry)
+        + _patch_metadata()
+    )
 
 
-PATCHED = apply()
+def patch_module(name: str) -> None:
+    """Apply the patches that concern the just-imported module `name` (the autopatch hook)."""
+    _patch(tuple(s for s in _STS_ENDPOINT_SITES if s[0] == name), configured_sts_endpoint)
+    _patch(tuple(s for s in _TELEMETRY_SITES if s[0] == name), _no_telemetry)
+    if any(m == name for m, _ in _METADATA_SITES):
+        _patch_metadata()
