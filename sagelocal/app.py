@@ -10,7 +10,7 @@ from typing import Any, TextIO
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from sagelocal import __version__
@@ -86,7 +86,46 @@ def _internal_app(platform: Platform) -> Starlette:
             return JSONResponse({"Endpoints": []})
         return JSONResponse({"Endpoints": live_endpoints(runtime.hosting, runtime.metrics)})
 
-    return Starlette(routes=[Route("/_sagelocal/health", health), Route("/_sagelocal/endpoints", endpoints)])
+    def notebooks() -> Any:
+        provider = platform.gateway.providers.get("sagemaker")
+        return getattr(provider, "notebook_runner", None)
+
+    async def open_notebook(request: Request) -> Response:
+        """A notebook instance's Url: on to its JupyterLab, the presigned token with it (the
+        notebook server checks the token)."""
+        runner = notebooks()
+        if runner is None:
+            return PlainTextResponse("Notebook instances are not available.", status_code=404)
+        target, problem = await anyio.to_thread.run_sync(
+            runner.browser_target,
+            platform.home.account_id,
+            request.path_params["region"],
+            request.path_params["name"],
+        )
+        if problem:
+            return PlainTextResponse(problem, status_code=404)
+        query = request.url.query
+        return RedirectResponse(target + ("?" + query if query else ""), status_code=302)
+
+    async def notebook_credentials(request: Request) -> Response:
+        """The container-credentials endpoint boto3 calls inside notebook instances."""
+        runner = notebooks()
+        token = request.headers.get("authorization", "")
+        creds = await anyio.to_thread.run_sync(runner.credentials, token) if runner and token else None
+        if creds is None:
+            return JSONResponse(
+                {"message": "Invalid or expired notebook credentials token."}, status_code=403
+            )
+        return JSONResponse(creds)
+
+    return Starlette(
+        routes=[
+            Route("/_sagelocal/health", health),
+            Route("/_sagelocal/endpoints", endpoints),
+            Route("/_sagelocal/notebooks/{region}/{name}", open_notebook),
+            Route("/_sagelocal/notebook-credentials", notebook_credentials),
+        ]
+    )
 
 
 async def _body_stream(receive: Any) -> AsyncIterator[bytes]:

@@ -1,4 +1,4 @@
-"""The `sagelocal` command: server, env, smoke."""
+"""The `sagelocal` command: server, env, smoke, iam explain, notebook run."""
 
 from __future__ import annotations
 
@@ -147,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sagelocal.iam_cli import add_parser as add_iam_parser
 
     add_iam_parser(sub, _common, _settings)
+    from sagelocal.notebook_cli import add_parser as add_notebook_parser
+
+    add_notebook_parser(sub, _common, _settings)
     return parser
 
 

@@ -25,6 +25,18 @@ def enforcement_from_env() -> bool:
     )
 
 
+def seconds_from_env(name: str, default: float) -> float:
+    """A positive number of seconds from `$name`, else `default`."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, not {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=default_home)
@@ -37,6 +49,14 @@ class Settings:
     # Authorize every request with IAM policies, as AWS does; `--iam-enforcement off` (or
     # SAGELOCAL_IAM_ENFORCEMENT=off) leaves authentication only.
     iam_enforcement: bool = field(default_factory=lambda: enforcement_from_env())
+    # How long a presigned notebook URL may be opened (AWS: 5 minutes), and how long a notebook
+    # instance's lifecycle script may run (AWS: 5 minutes). Tests shorten both.
+    notebook_url_ttl: float = field(
+        default_factory=lambda: seconds_from_env("SAGELOCAL_NOTEBOOK_URL_TTL", 300)
+    )
+    notebook_lifecycle_timeout: float = field(
+        default_factory=lambda: seconds_from_env("SAGELOCAL_NOTEBOOK_LIFECYCLE_TIMEOUT", 300)
+    )
 
     @property
     def endpoint_url(self) -> str:

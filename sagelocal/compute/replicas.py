@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sagelocal.compute.output import pump_lines
+
 PING_INTERVAL = 0.05
 
 
@@ -87,13 +89,7 @@ class Replica:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
-
-    def _pump(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None
-        for raw in iter(proc.stdout.readline, b""):
-            with contextlib.suppress(Exception):  # a failing log sink must not block the pipe
-                self.log(raw.decode("utf-8", errors="replace").rstrip("\n"))
+        pump_lines(self.proc, lambda line: self.log(line))
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -24,7 +24,14 @@ def build_providers(db: Database, settings: Settings) -> dict[str, Provider]:
         IamProvider(db),
         LogsProvider(db),
         S3Provider.at_home(db, settings.home),
-        SageMakerProvider(db, settings.home, settings.endpoint_url, hosting),
+        SageMakerProvider(
+            db,
+            settings.home,
+            settings.endpoint_url,
+            hosting,
+            notebook_url_ttl=settings.notebook_url_ttl,
+            notebook_lifecycle_timeout=settings.notebook_lifecycle_timeout,
+        ),
         RuntimeProvider(hosting),
     ]
     return {p.service_name: p for p in providers}

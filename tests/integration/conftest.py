@@ -5,6 +5,7 @@ A module names its buckets by setting `BUCKET_PREFIX` (default "t")."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,3 +44,18 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     shuffled.iloc[:cut].to_csv(train, index=False, header=False)
     shuffled.iloc[cut:].to_csv(test, index=False, header=False)
     return train, test
+
+
+@pytest.fixture(scope="session")
+def notebook_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsClients]:
+    """A server of its own for notebook instances, with short lifecycle and presigned-URL limits."""
+    from sagelocal.launcher import ServerProcess
+    from tests.integration.notebook_support import LIFECYCLE_TIMEOUT, URL_TTL
+
+    home = tmp_path_factory.mktemp("notebook-home")
+    env = dict(os.environ) | {
+        "SAGELOCAL_NOTEBOOK_LIFECYCLE_TIMEOUT": str(LIFECYCLE_TIMEOUT),
+        "SAGELOCAL_NOTEBOOK_URL_TTL": str(URL_TTL),
+    }
+    with (home.parent / "notebook-server.log").open("w") as log, ServerProcess(home, env=env, log=log) as srv:
+        yield AwsClients(srv)

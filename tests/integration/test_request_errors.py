@@ -141,6 +141,6 @@ def test_wrongly_typed_form_value(aws: AwsClients) -> None:
 
 
 def test_unimplemented_operation_names_itself(aws: AwsClients) -> None:
-    e = _error(aws.client("sagemaker").list_notebook_instances)
+    e = _error(aws.client("sagemaker").list_domains)
     assert (e["Code"], e["status"]) == ("NotImplemented", 501)
-    assert "ListNotebookInstances" in e["Message"]
+    assert "ListDomains" in e["Message"]

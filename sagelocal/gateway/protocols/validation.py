@@ -34,6 +34,9 @@ ERROR_CODES = {
     "logs": "InvalidParameterException",
     "sagemaker-runtime": "ValidationError",  # the runtime models ValidationError, not ...Exception
 }
+# Git repository URLs may also name a repository on this machine (no internet is assumed here):
+# a `file://` URL or an absolute path, which `git clone` takes as AWS's https URLs.
+_LOCAL_GIT_SHAPES = frozenset({"CodeRepositoryNameOrUrl", "GitConfigUrl"})
 _MEMOS: dict[str, dict[tuple[Any, ...], Node]] = {}
 _INPUTS: dict[tuple[str, str], Node | None] = {}
 _CAMEL: dict[str, str] = {}
@@ -192,7 +195,8 @@ class _Checker:
         if isinstance(value, str):
             if node.pattern is not None:
                 regex = compile_pattern(node.pattern)
-                if regex is not None and regex.fullmatch(value) is None:
+                local_git = node.name in _LOCAL_GIT_SHAPES and value.startswith(("file:///", "/"))
+                if regex is not None and regex.fullmatch(value) is None and not local_git:
                     out.append(f"Member must satisfy regular expression pattern: {self.display(node)}")
             if node.enum and value not in node.enum:
                 out.append(f"Member must satisfy enum value set: [{', '.join(node.enum)}]")

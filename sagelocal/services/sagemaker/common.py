@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sagelocal.services.base import RequestContext, ServiceError
+from sagelocal.services.base import RequestContext, ServiceError, utcnow
 
 T = TypeVar("T")
 
@@ -107,6 +107,25 @@ def list_resources(
     if params.get("SortOrder", default_order) == "Descending":
         rows.reverse()
     return page(rows, params)
+
+
+def new_named(
+    table: type[T], ctx: RequestContext, kind: str, name: str, params: dict[str, Any], **fields: Any
+) -> T:
+    """A new row of `table` named `name` in the caller's account and region, with its ARN (of
+    resource type `kind`), the request's Tags, creation (and last-modified) time now, and `fields`."""
+    now = utcnow()
+    row = table(
+        account_id=ctx.account_id,
+        region=ctx.region,
+        name=name,
+        name_lower=name.lower(),
+        arn=arn(ctx.region, ctx.account_id, kind, name),
+        creation_time=now,
+        tags=tag_dict(params),
+        **({"last_modified_time": now} | fields if hasattr(table, "last_modified_time") else fields),
+    )
+    return row
 
 
 def tag_dict(params: dict[str, Any]) -> dict[str, str]:

@@ -9,17 +9,22 @@ from typing import Any
 
 from sagelocal.services.base import Provider, RequestContext
 from sagelocal.services.sagemaker.actions import sagemaker_actions
+from sagelocal.services.sagemaker.code_repositories import CodeRepositories
 from sagelocal.services.sagemaker.common import NOT_FOUND, find_named, validation
 from sagelocal.services.sagemaker.deploy import Deployer
 from sagelocal.services.sagemaker.endpoints import Endpoints
 from sagelocal.services.sagemaker.hosting import Hosting
+from sagelocal.services.sagemaker.lifecycle_configs import LifecycleConfigs
 from sagelocal.services.sagemaker.models import ModelsAndConfigs
+from sagelocal.services.sagemaker.notebook_run import NotebookRunner
+from sagelocal.services.sagemaker.notebooks import NotebookInstances
 from sagelocal.services.sagemaker.runs import TrainingRunner
 from sagelocal.services.sagemaker.training import TrainingJobs
 from sagelocal.services.sagemaker.transform import TransformJobs
 from sagelocal.services.sagemaker.transform_run import TransformRunner
 from sagelocal.store.db import Database
 from sagelocal.store.models.hosting import Endpoint, EndpointConfig, SageMakerModel, TransformJob
+from sagelocal.store.models.notebooks import CodeRepository, NotebookInstance, NotebookLifecycleConfig
 from sagelocal.store.models.sagemaker import TrainingJob
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]*):([0-9]{12}):([a-z-]+)/(.+)$")
@@ -30,6 +35,9 @@ TAGGED: dict[str, type[Any]] = {
     "endpoint-config": EndpointConfig,
     "endpoint": Endpoint,
     "transform-job": TransformJob,
+    "notebook-instance": NotebookInstance,
+    "notebook-instance-lifecycle-config": NotebookLifecycleConfig,
+    "code-repository": CodeRepository,
 }
 # Operations each part implements (the rest of the model answers NotImplemented).
 _TRAINING_OPS = ("create_training_job", "describe_training_job", "list_training_jobs", "stop_training_job")
@@ -59,12 +67,47 @@ _TRANSFORM_OPS = (
     "stop_transform_job",
 )
 
+_NOTEBOOK_OPS = (
+    "create_notebook_instance",
+    "describe_notebook_instance",
+    "list_notebook_instances",
+    "start_notebook_instance",
+    "stop_notebook_instance",
+    "update_notebook_instance",
+    "delete_notebook_instance",
+    "create_presigned_notebook_instance_url",
+)
+_LIFECYCLE_CONFIG_OPS = (
+    "create_notebook_instance_lifecycle_config",
+    "describe_notebook_instance_lifecycle_config",
+    "list_notebook_instance_lifecycle_configs",
+    "update_notebook_instance_lifecycle_config",
+    "delete_notebook_instance_lifecycle_config",
+)
+_CODE_REPOSITORY_OPS = (
+    "create_code_repository",
+    "describe_code_repository",
+    "list_code_repositories",
+    "update_code_repository",
+    "delete_code_repository",
+)
+# Where the platform's server sends a browser on to an instance's JupyterLab.
+NOTEBOOK_URL_PREFIX = "/_sagelocal/notebooks/"
+
 
 class SageMakerProvider(Provider):
     service_name = "sagemaker"
     authz_actions = staticmethod(sagemaker_actions)  # type: ignore[assignment]
 
-    def __init__(self, db: Database, home: Path, endpoint_url: str, hosting: Hosting | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        home: Path,
+        endpoint_url: str,
+        hosting: Hosting | None = None,
+        notebook_url_ttl: float = 300.0,
+        notebook_lifecycle_timeout: float = 300.0,
+    ) -> None:
         self.db = db
         self.runner = TrainingRunner(db, home / "jobs", endpoint_url)
         self.training = TrainingJobs(db, home / "jobs", self.runner.launch)
@@ -75,11 +118,24 @@ class SageMakerProvider(Provider):
         self.endpoints = Endpoints(db, self.deployer)
         self.transform_runner = TransformRunner(db, home, self.deployer.setup)
         self.transform = TransformJobs(db, self.transform_runner.launch, self.transform_runner.stop)
+        self.notebook_runner = NotebookRunner(db, home, endpoint_url, notebook_lifecycle_timeout)
+        address = endpoint_url.split("://", 1)[-1]
+        self.notebooks = NotebookInstances(
+            db,
+            self.notebook_runner,
+            lambda row: f"{address}{NOTEBOOK_URL_PREFIX}{row.region}/{row.name}",
+            notebook_url_ttl,
+        )
+        self.lifecycle_configs = LifecycleConfigs(db)
+        self.code_repositories = CodeRepositories(db)
         for part, names in (
             (self.training, (*_TRAINING_OPS, "delete_training_job")),
             (self.models, _MODEL_OPS),
             (self.endpoints, _ENDPOINT_OPS),
             (self.transform, _TRANSFORM_OPS),
+            (self.notebooks, _NOTEBOOK_OPS),
+            (self.lifecycle_configs, _LIFECYCLE_CONFIG_OPS),
+            (self.code_repositories, _CODE_REPOSITORY_OPS),
         ):
             for op in names:
                 setattr(self, op, getattr(part, op))
@@ -89,11 +145,13 @@ class SageMakerProvider(Provider):
             "training_jobs": self.runner.recover(),
             "endpoints": self.deployer.recover(),
             "transform_jobs": self.transform_runner.recover(),
+            "notebook_instances": self.notebook_runner.recover(),
         }
 
     def shutdown(self) -> None:
         self.hosting.close()
         self.deployer.close()
+        self.notebook_runner.close()
 
     # Tags.
     def _tagged(self, session: Any, ctx: RequestContext, resource_arn: str) -> Any:

@@ -3,6 +3,8 @@ credentials it obtains by assuming the role (for jobs and endpoint replicas)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sagelocal.services.base import Principal, RequestContext
 from sagelocal.services.iam.identity import RoleRecord, find_role_by_arn
 from sagelocal.services.sagemaker.common import validation
@@ -33,11 +35,11 @@ def require_role(db: Database, ctx: RequestContext, role_arn: str) -> RoleRecord
     return role
 
 
-def role_credentials(
+def role_session(
     sts: StsProvider, account_id: str, region: str, role: RoleRecord, request_id: str
-) -> dict[str, str]:
-    """Temporary credentials of `role`, issued through STS's AssumeRole as the SageMaker
-    service acting in the account (session name `SageMaker`); raises ServiceError."""
+) -> dict[str, Any]:
+    """AssumeRole's Credentials (keys, SessionToken and Expiration) for `role`, issued as the
+    SageMaker service acting in the account (session name `SageMaker`); raises ServiceError."""
     service = Principal(
         account_id=account_id, arn=f"arn:aws:iam::{account_id}:root", user_id=account_id, kind="root"
     )
@@ -47,5 +49,12 @@ def role_credentials(
         "RoleSessionName": "SageMaker",
         "DurationSeconds": role.max_session_duration,
     }
-    creds = sts.assume_role(ctx, params)["Credentials"]
+    return dict(sts.assume_role(ctx, params)["Credentials"])
+
+
+def role_credentials(
+    sts: StsProvider, account_id: str, region: str, role: RoleRecord, request_id: str
+) -> dict[str, str]:
+    """The keys of a `role_session` (for a job's or replica's environment)."""
+    creds = role_session(sts, account_id, region, role, request_id)
     return {k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
