@@ -118,10 +118,16 @@ def _internal_app(platform: Platform) -> Starlette:
             )
         return JSONResponse(creds)
 
+    async def notebook_volumes(_: Request) -> JSONResponse:
+        runner = notebooks()
+        volumes = await anyio.to_thread.run_sync(runner.volumes) if runner else []
+        return JSONResponse({"NotebookInstances": volumes})
+
     return Starlette(
         routes=[
             Route("/_sagelocal/health", health),
             Route("/_sagelocal/endpoints", endpoints),
+            Route("/_sagelocal/notebooks", notebook_volumes),
             Route("/_sagelocal/notebooks/{region}/{name}", open_notebook),
             Route("/_sagelocal/notebook-credentials", notebook_credentials),
         ]

@@ -30,6 +30,7 @@ class NotebookServer:
     port: int
     ready_path: str
     log: Callable[[str], None]
+    name: str = ""
     # Where a browser lands (JupyterLab's default URL).
     default_path: str = "/lab"
     proc: subprocess.Popen[bytes] | None = None

@@ -4,7 +4,6 @@ URL once its lifetime has passed, and a forged one, are turned away with the 403
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,21 +18,12 @@ from tests.integration.role_support import sagemaker_role
 pytestmark = pytest.mark.slow
 
 KERNEL_TIMEOUT_MS = 60_000
-EMPTY_NOTEBOOK = {
-    "cells": [],
-    "metadata": {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
 CELL = 'import boto3; print(boto3.client("sts").get_caller_identity()["Arn"])'
 
 
 @pytest.fixture(scope="module")
 def instance(notebook_aws: AwsClients) -> Iterator[tuple[str, str]]:
-    """An InService instance (its name, its role's name) holding an empty notebook."""
+    """An InService instance: its name and its role's name."""
     require_chromium()
     sm = notebook_aws.client("sagemaker")
     account = notebook_aws.client("sts").get_caller_identity()["Account"]
@@ -42,10 +32,6 @@ def instance(notebook_aws: AwsClients) -> Iterator[tuple[str, str]]:
     name = unique("nb-browser")
     sm.create_notebook_instance(NotebookInstanceName=name, InstanceType="ml.t2.medium", RoleArn=role)
     wait(sm, "notebook_instance_in_service", name)
-    made = run_inside(
-        notebook_aws, name, "sh", "-c", f"printf '%s' '{json.dumps(EMPTY_NOTEBOOK)}' > answer.ipynb"
-    )
-    assert made.returncode == 0, made.stderr
     yield name, role_name
     sm.stop_notebook_instance(NotebookInstanceName=name)
     wait(sm, "notebook_instance_stopped", name)
@@ -75,7 +61,9 @@ def test_presigned_url_opens_jupyterlab_as_the_role(
         page.goto(url)
         lab = page.url.split("/lab")[0]
         assert page.url == f"{lab}/lab"  # on to the instance's JupyterLab, the token stripped
-        page.goto(f"{lab}/lab/tree/answer.ipynb")
+        # A new notebook from the launcher, as a user makes one.
+        page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click()
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()  # its kernel is up
         editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content").first
         editor.click()
         page.keyboard.type(CELL)
@@ -86,6 +74,7 @@ def test_presigned_url_opens_jupyterlab_as_the_role(
             output.inner_text().strip()
             == f"arn:aws:sts::{role_arn_account(notebook_aws)}:assumed-role/{role_name}/SageMaker"
         )
+        assert "Untitled.ipynb" in run_inside(notebook_aws, name, "ls").stdout.split()  # saved in the volume
     finally:
         context.close()
 

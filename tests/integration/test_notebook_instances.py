@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,14 @@ def test_full_lifecycle(notebook_aws: AwsClients, sm: Any, role: str, tmp_path: 
     assert {"analysis", "helpers", "on-create.txt", "on-start.txt"} <= set(lines)
     assert listing.stdout.count("created") == 1 and lines[-1] == "1"
     assert run_inside(notebook_aws, name, "cat", "analysis/README.md").stdout == "# analysis\n"
+    # The volume's used space is reported (and flagged past VolumeSizeInGB).
+    assert (
+        run_inside(notebook_aws, name, "sh", "-c", "head -c 3000000 /dev/urandom > data.bin").returncode == 0
+    )
+    with urllib.request.urlopen(notebook_aws.server.endpoint_url + "/_sagelocal/notebooks") as reply:
+        volumes = {v["NotebookInstanceName"]: v for v in json.load(reply)["NotebookInstances"]}
+    assert volumes[name]["VolumeSizeInGB"] == 5 and volumes[name]["OverVolumeSize"] is False
+    assert 3_000_000 <= volumes[name]["VolumeUsedBytes"] < 4_000_000
     logs = notebook_aws.client("logs")
     assert "on-create ran" in log_messages(logs, f"{name}/LifecycleConfigOnCreate")
     assert any(m.startswith("on-start ran as") for m in log_messages(logs, f"{name}/LifecycleConfigOnStart"))

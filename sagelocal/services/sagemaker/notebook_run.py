@@ -31,6 +31,7 @@ from sagelocal.services.sagemaker.notebook_env import (
     instance_environment,
     layout_for,
     prepare,
+    volume_usage,
 )
 from sagelocal.services.sagemaker.notebook_setup import clone_repository, run_lifecycle_script
 from sagelocal.services.sagemaker.roles import role_session, trusts_sagemaker
@@ -44,6 +45,7 @@ READY_TIMEOUT = 120.0
 # Role credentials are handed out again only while they have this long to live (boto3 refreshes
 # container credentials 15 minutes before they expire).
 CREDENTIALS_MIN_LIFE = timedelta(minutes=20)
+VOLUME_CHECK_EVERY = 30  # seconds between checks of the volumes' used space
 
 
 class Failure(Exception):
@@ -64,6 +66,7 @@ class NotebookRunner:
         self._guard = threading.Lock()
         self._writers: dict[int, BufferedLogWriter] = {}
         self._credentials: dict[int, dict[str, Any]] = {}
+        self._flagged: set[tuple[str, str]] = set()
         self._closed = threading.Event()
         threading.Thread(target=self._monitor, name="sagelocal-notebooks", daemon=True).start()
 
@@ -199,7 +202,9 @@ class NotebookRunner:
             "SAGELOCAL_NOTEBOOK_AUTH_SECRET_FILE": str(layout.secret_file),
         }
         writer = self._writer(row, "jupyter.log", periodic=True)
-        server = NotebookServer(argv, server_env, layout.volume, port, ready_path(), writer.write)
+        server = NotebookServer(
+            argv, server_env, layout.volume, port, ready_path(), writer.write, name=row.name
+        )
         server.default_path = default_path
         server.start()
         reason = server.wait_ready(READY_TIMEOUT)
@@ -315,9 +320,58 @@ class NotebookRunner:
             "Expiration": expiration.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
+    # Volumes: used space is reported and flagged, not enforced (the volume is a plain directory).
+    def volumes(self) -> list[dict[str, Any]]:
+        """Every instance's volume: its size, the bytes used and whether that exceeds the size."""
+        with self.db.read() as session:
+            rows = [
+                (r.id, r.name, r.region, r.status, int(r.request.get("VolumeSizeInGB", 5)))
+                for r in session.scalars(select(NotebookInstance))
+            ]
+        out = []
+        for instance_id, name, region, status, size_gb in rows:
+            layout = self.layout(instance_id)
+            used = volume_usage(layout) if layout.volume.exists() else 0
+            out.append(
+                {
+                    "NotebookInstanceName": name,
+                    "Region": region,
+                    "NotebookInstanceStatus": status,
+                    "VolumeSizeInGB": size_gb,
+                    "VolumeUsedBytes": used,
+                    "OverVolumeSize": used > size_gb * 2**30,
+                }
+            )
+        return out
+
+    def _flag_full_volumes(self) -> None:
+        for volume in self.volumes():
+            key = (volume["Region"], volume["NotebookInstanceName"])
+            if not volume["OverVolumeSize"]:
+                self._flagged.discard(key)
+                continue
+            if key in self._flagged:
+                continue
+            self._flagged.add(key)
+            instance_id = next((i for i, s in self.servers.items() if s.name == key[1]), None)
+            writer = self._writers.get(instance_id) if instance_id is not None else None
+            if writer is not None:
+                writer.write(
+                    f"sagelocal: the volume holds {volume['VolumeUsedBytes'] / 2**30:.2f} GB, more than its "
+                    f"VolumeSizeInGB of {volume['VolumeSizeInGB']} GB; on AWS further writes would fail "
+                    "with 'No space left on device'. Grow it with UpdateNotebookInstance."
+                )
+
     # Supervision and recovery.
     def _monitor(self) -> None:
+        ticks = 0
         while not self._closed.wait(1.0):
+            ticks += 1
+            if ticks % VOLUME_CHECK_EVERY == 0:
+                try:
+                    self._flag_full_volumes()
+                except Exception:
+                    log.exception("checking notebook volumes")
             with self._guard:
                 writers = list(self._writers.values())
             for writer in writers:

@@ -53,6 +53,10 @@ ECHOED = (
     "InstanceMetadataServiceConfiguration",
     "IpAddressType",
 )
+# Members Describe places (or renames) before the rest of the echoed ones.
+_DESCRIBED_FIRST = frozenset(
+    {"InstanceType", "SubnetId", "SecurityGroupIds", "RoleArn", "KmsKeyId", "LifecycleConfigName"}
+)
 DEFAULTS: dict[str, Any] = {
     "DirectInternetAccess": "Enabled",
     "VolumeSizeInGB": 5,
@@ -107,8 +111,8 @@ def describe_shape(row: NotebookInstance, url: str) -> dict[str, Any]:
     out["CreationTime"] = row.creation_time
     if "LifecycleConfigName" in req:
         out["NotebookInstanceLifecycleConfigName"] = req["LifecycleConfigName"]
-    for member in ECHOED[6:]:
-        if member in req:
+    for member in ECHOED:
+        if member in req and member not in _DESCRIBED_FIRST:
             out[member] = req[member]
     return out
 
@@ -283,6 +287,10 @@ class NotebookInstances:
                 raise validation(f"{member} and {flag} cannot both be specified.")
         if "RoleArn" in params:
             require_role(self.db, ctx, params["RoleArn"])
+        if params.get("PlatformIdentifier") in RETIRED_PLATFORMS:
+            raise validation(
+                f"Platform identifier ({params['PlatformIdentifier']}) is not supported for this service."
+            )
         with self.db.write() as session:
             row = self._get(session, ctx, params["NotebookInstanceName"])
             if row.status != "Stopped":
