@@ -6,6 +6,7 @@ settings to `jupyter_environment()`, and runs `jupyter_command()` with cwd=root_
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -54,6 +55,26 @@ def jupyter_environment(runtime_dir: Path) -> dict[str, str]:
         # kernels run the debugger-enabled ipykernel; silence its frozen-modules warning
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
+
+
+# JupyterLab settings a new instance starts with (the user may change them): no news feed and no
+# update check, so JupyterLab neither asks about them nor reaches for the internet.
+_DEFAULT_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def write_default_settings(runtime_dir: Path) -> None:
+    """Write the default user settings under `runtime_dir` (those already there are kept)."""
+    settings_dir = Path(runtime_dir).resolve() / "config" / "lab" / "user-settings"
+    for rel, values in _DEFAULT_SETTINGS.items():
+        path = settings_dir / rel
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values, indent=2))
 
 
 def ready_path() -> str:

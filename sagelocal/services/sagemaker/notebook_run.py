@@ -20,7 +20,12 @@ from sqlalchemy import select
 
 from sagelocal.compute.notebook_servers import NotebookServer
 from sagelocal.compute.replicas import free_port
-from sagelocal.notebook_server.launch import jupyter_command, jupyter_environment, ready_path
+from sagelocal.notebook_server.launch import (
+    jupyter_command,
+    jupyter_environment,
+    ready_path,
+    write_default_settings,
+)
 from sagelocal.services.base import RequestContext, ServiceError, utcnow
 from sagelocal.services.iam.identity import find_role_by_arn
 from sagelocal.services.logs.writer import BufferedLogWriter
@@ -196,6 +201,7 @@ class NotebookRunner:
         default_path = f"/lab/tree/{default_repo}" if default_repo else "/lab"
         argv = [a for a in argv if not a.startswith("--ServerApp.default_url=")]
         argv.append(f"--ServerApp.default_url={default_path}")
+        write_default_settings(layout.jupyter_dir)
         server_env = env | jupyter_environment(layout.jupyter_dir)
         server_env |= {
             "SAGELOCAL_NOTEBOOK_INSTANCE": row.name,

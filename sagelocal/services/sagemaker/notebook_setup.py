@@ -88,8 +88,8 @@ def run_lifecycle_script(
 
 def clone_directory(url: str) -> str:
     """The directory a repository is cloned into: the last part of its URL, without `.git`."""
-    last = url.rstrip("/").rsplit("/", 1)[-1]
-    return last.removesuffix(".git") or "repository"
+    last = url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    return last if last not in ("", ".", "..") else "repository"
 
 
 def clone_repository(
