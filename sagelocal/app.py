@@ -97,7 +97,7 @@ def _internal_app(platform: Platform) -> Starlette:
         if runner is None:
             return PlainTextResponse("Notebook instances are not available.", status_code=404)
         target, problem = await anyio.to_thread.run_sync(
-            runner.browser_target,
+            runner.access.browser_target,
             platform.home.account_id,
             request.path_params["region"],
             request.path_params["name"],
@@ -111,7 +111,7 @@ def _internal_app(platform: Platform) -> Starlette:
         """The container-credentials endpoint boto3 calls inside notebook instances."""
         runner = notebooks()
         token = request.headers.get("authorization", "")
-        creds = await anyio.to_thread.run_sync(runner.credentials, token) if runner and token else None
+        creds = await anyio.to_thread.run_sync(runner.access.credentials, token) if runner and token else None
         if creds is None:
             return JSONResponse(
                 {"message": "Invalid or expired notebook credentials token."}, status_code=403
@@ -120,7 +120,7 @@ def _internal_app(platform: Platform) -> Starlette:
 
     async def notebook_volumes(_: Request) -> JSONResponse:
         runner = notebooks()
-        volumes = await anyio.to_thread.run_sync(runner.volumes) if runner else []
+        volumes = await anyio.to_thread.run_sync(runner.access.volumes) if runner else []
         return JSONResponse({"NotebookInstances": volumes})
 
     return Starlette(

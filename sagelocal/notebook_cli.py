@@ -31,17 +31,17 @@ def cmd_run(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace]
                     NotebookInstance.name_lower == args.name.lower(),
                 )
             )
-            found = None if row is None else (row.id, row.status)
+            found = None if row is None else (row.uid, row.status)
     finally:
         db.dispose()
     if found is None:
         print(f"There is no notebook instance {args.name} in {settings.region}.", file=sys.stderr)
         return 2
-    instance_id, status = found
+    uid, status = found
     if status != "InService":
         print(f"Notebook instance {args.name} is {status}, not InService.", file=sys.stderr)
         return 2
-    layout = layout_for(settings.home, instance_id)
+    layout = layout_for(settings.home, uid)
     env = read_environment(layout)
     try:
         return subprocess.call(command, cwd=layout.volume, env=env)

@@ -1,6 +1,8 @@
 """Notebook servers: one JupyterLab process per InService notebook instance, on its own loopback
-port, in its own process group (with its kernels and terminals), tied to the platform's lifetime
-(`sagelocal.compute.tethered`), health-checked over HTTP and stopped gracefully.
+port, in its own process group, tied to the platform's lifetime (`sagelocal.compute.tethered`),
+health-checked over HTTP and stopped gracefully. Its kernels and terminals run in sessions of
+their own; they, and whatever they start, are found by the instance's process mark
+(`process_marks`) and ended with it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sagelocal.compute.output import pump_lines
+from sagelocal.compute.process_marks import kill_marked
 
 
 @dataclass
@@ -31,6 +34,8 @@ class NotebookServer:
     ready_path: str
     log: Callable[[str], None]
     name: str = ""
+    mark: str = ""
+    restarts: int = 0
     # Where a browser lands (JupyterLab's default URL).
     default_path: str = "/lab"
     proc: subprocess.Popen[bytes] | None = None
@@ -91,6 +96,8 @@ class NotebookServer:
                 proc.wait(timeout=grace)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+        if self.mark:
+            kill_marked(self.mark)  # kernels, terminals and what they started
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5.0)
 

@@ -6,7 +6,9 @@ SageMaker may not assume)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,13 @@ def role(notebook_aws: AwsClients) -> str:
     return sagemaker_role(iam, account, unique("nb-role"))
 
 
+BACKGROUND_SLEEP = 6000 + os.getpid() % 997
+
+
+def _running(command: str) -> bool:
+    return subprocess.run(["pgrep", "-f", command], capture_output=True).returncode == 0
+
+
 def error_of(call: Any, **params: Any) -> tuple[str, str]:
     with pytest.raises(ClientError) as info:
         call(**params)
@@ -63,7 +72,10 @@ def test_full_lifecycle(notebook_aws: AwsClients, sm: Any, role: str, tmp_path: 
     lcc = lifecycle_config(
         sm,
         on_create='echo "on-create ran" ; echo created >> "$HOME/SageMaker/on-create.txt"',
-        on_start='echo "on-start ran as $(whoami)" ; date >> "$HOME/SageMaker/on-start.txt"',
+        on_start=(
+            'echo "on-start ran as $(whoami)" ; date >> "$HOME/SageMaker/on-start.txt"\n'
+            f"nohup sleep {BACKGROUND_SLEEP} >/dev/null 2>&1 &\n"  # AWS's way past the time limit
+        ),
     )
     name = unique("nb")
     arn = sm.create_notebook_instance(
@@ -99,6 +111,8 @@ def test_full_lifecycle(notebook_aws: AwsClients, sm: Any, role: str, tmp_path: 
     assert listing.returncode == 0, listing.stderr
     lines = listing.stdout.split()
     assert lines[0].endswith("/SageMaker")
+    volume = Path(lines[0])
+    assert _running(f"sleep {BACKGROUND_SLEEP}")  # a script's background job outlives the script
     assert {"analysis", "helpers", "on-create.txt", "on-start.txt"} <= set(lines)
     assert listing.stdout.count("created") == 1 and lines[-1] == "1"
     assert run_inside(notebook_aws, name, "cat", "analysis/README.md").stdout == "# analysis\n"
@@ -129,6 +143,7 @@ def test_full_lifecycle(notebook_aws: AwsClients, sm: Any, role: str, tmp_path: 
     wait(sm, "notebook_instance_stopped", name)
     code, message = error_of(sm.stop_notebook_instance, NotebookInstanceName=name)
     assert message == transition(arn, "Stopped", "InService", "Stopping")
+    assert not _running(f"sleep {BACKGROUND_SLEEP}")  # ... but not the instance's stop
     assert run_inside(notebook_aws, name, "true").returncode == 2  # not InService: nothing runs
 
     # Update while stopped: the volume may grow, never shrink.
@@ -152,8 +167,7 @@ def test_full_lifecycle(notebook_aws: AwsClients, sm: Any, role: str, tmp_path: 
     code, message = error_of(sm.describe_notebook_instance, NotebookInstanceName=name)
     assert code == "ValidationException" and message.startswith("RecordNotFound")
     assert name not in [n["NotebookInstanceName"] for n in sm.list_notebook_instances()["NotebookInstances"]]
-    volumes = list((notebook_aws.server.home / "notebooks").glob("*/SageMaker/on-create.txt"))
-    assert all(name not in p.read_text() for p in volumes)
+    assert volume.parent.parent == notebook_aws.server.home / "notebooks" and not volume.parent.exists()
 
 
 def test_failures_end_failed_with_aws_reasons(notebook_aws: AwsClients, sm: Any, role: str) -> None:
@@ -296,6 +310,15 @@ def test_list_filters_sorting_and_duplicates(notebook_aws: AwsClients, sm: Any, 
     )
     only = sm.list_notebook_instances(NameContains=prefix, NotebookInstanceLifecycleConfigNameContains=lcc)
     assert [n["NotebookInstanceName"] for n in only["NotebookInstances"]] == [names[1]]
+    # The operation's own filters apply before paging, and Name is the default sort.
+    one = sm.list_notebook_instances(
+        NameContains=prefix, NotebookInstanceLifecycleConfigNameContains=lcc, MaxResults=1
+    )
+    assert [n["NotebookInstanceName"] for n in one["NotebookInstances"]] == [
+        names[1]
+    ] and "NextToken" not in one
+    default = sm.list_notebook_instances(NameContains=prefix)["NotebookInstances"]
+    assert [n["NotebookInstanceName"] for n in default] == names
     page = sm.list_notebook_instances(NameContains=prefix, MaxResults=2, SortBy="CreationTime")
     assert [n["NotebookInstanceName"] for n in page["NotebookInstances"]] == names[:2]
     rest = sm.list_notebook_instances(
@@ -313,5 +336,13 @@ def test_list_filters_sorting_and_duplicates(notebook_aws: AwsClients, sm: Any, 
         sm.stop_notebook_instance(NotebookInstanceName=name)
     for name in names:
         wait(sm, "notebook_instance_stopped", name)
+    # A lifecycle configuration deleted while in use can still be disassociated (then it starts).
+    sm.delete_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName=lcc)
+    sm.update_notebook_instance(NotebookInstanceName=names[1], DisassociateLifecycleConfig=True)
+    wait(sm, "notebook_instance_stopped", names[1])
+    assert "NotebookInstanceLifecycleConfigName" not in sm.describe_notebook_instance(
+        NotebookInstanceName=names[1]
+    )
+    for name in names:
         sm.delete_notebook_instance(NotebookInstanceName=name)
     json.dumps(listed, default=str)  # the answer is plain data

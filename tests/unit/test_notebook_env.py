@@ -20,7 +20,7 @@ from sagelocal.services.sagemaker.notebook_setup import clone_directory, run_lif
 
 
 def test_environment_carries_the_endpoint_and_credentials_url_but_no_keys(tmp_path: Path) -> None:
-    layout = layout_for(tmp_path, 7)
+    layout = layout_for(tmp_path, "u7")
     base = {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
@@ -30,19 +30,28 @@ def test_environment_carries_the_endpoint_and_credentials_url_but_no_keys(tmp_pa
         "SAGELOCAL_HOME": "/srv/home",
         "JUPYTER_TOKEN": "x",
         "PYTHONPATH": "/elsewhere",
+        "GITHUB_TOKEN": "ghp_secret",
+        "LC_ALL": "C.UTF-8",
     }
     env = instance_environment(
         layout,
-        endpoint_url="http://127.0.0.1:4570",
+        endpoint_url="http://localhost:4570",
         region="us-west-2",
         name="nb",
         credentials_token="tok",
+        mark="m1",
         base=base,
     )
     assert "AWS_ACCESS_KEY_ID" not in env and "AWS_SECRET_ACCESS_KEY" not in env and "AWS_PROFILE" not in env
-    assert "SAGELOCAL_HOME" not in env and "JUPYTER_TOKEN" not in env
+    assert "SAGELOCAL_HOME" not in env and "JUPYTER_TOKEN" not in env and "GITHUB_TOKEN" not in env
+    assert env["LC_ALL"] == "C.UTF-8" and env["SAGELOCAL_PROCESS_MARK"] == "m1" and "GITHUB_TOKEN" not in env
+    assert env["LC_ALL"] == "C.UTF-8" and env["SAGELOCAL_PROCESS_MARK"] == "m1"
     assert env["LANG"] == "C.UTF-8" and env["HOME"] == str(layout.root)
-    assert env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] == "http://127.0.0.1:4570" + CREDENTIALS_PATH
+    assert env["AWS_ENDPOINT_URL"] == "http://localhost:4570"
+    assert env["AWS_ENDPOINT_URL"] == "http://localhost:4570"
+    assert (
+        env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] == "http://127.0.0.1:4570" + CREDENTIALS_PATH
+    )  # loopback  # loopback
     assert env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] == "tok"
     assert env["AWS_DEFAULT_REGION"] == env["AWS_REGION"] == "us-west-2"
     assert env["PYTHONPATH"] == str(layout.python_dir)
@@ -50,7 +59,7 @@ def test_environment_carries_the_endpoint_and_credentials_url_but_no_keys(tmp_pa
 
 
 def test_prepare_writes_private_files(tmp_path: Path) -> None:
-    layout = layout_for(tmp_path, 3)
+    layout = layout_for(tmp_path, "u3")
     env = {"HOME": str(layout.root)}
     prepare(
         layout, arn="arn:aws:sagemaker:r:1:notebook-instance/nb", name="nb", auth_secret="s3cret", env=env

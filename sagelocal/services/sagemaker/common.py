@@ -78,9 +78,11 @@ def list_resources(
     sort_keys: dict[str, Callable[[Any], Any]],
     default_order: str = "Descending",
     status_attr: str = "status",
+    keep: Callable[[Any], bool] | None = None,
 ) -> tuple[list[T], str | None]:
     """One page of the caller's resources after SageMaker's List* filters (NameContains,
-    Creation/LastModifiedTime bounds, StatusEquals) and sorting (ties in creation order)."""
+    Creation/LastModifiedTime bounds, StatusEquals, and the operation's own `keep`) and sorting
+    (ties in creation order)."""
     rows: list[Any] = list(
         session.scalars(
             select(table).where(
@@ -93,6 +95,8 @@ def list_resources(
     rows = [r for r in rows if contains in r.name_lower]
     if "StatusEquals" in params:
         rows = [r for r in rows if getattr(r, status_attr) == params["StatusEquals"]]
+    if keep is not None:
+        rows = [r for r in rows if keep(r)]
     for member, attr, after in (
         ("CreationTimeAfter", "creation_time", True),
         ("CreationTimeBefore", "creation_time", False),

@@ -1,6 +1,6 @@
 """Where a notebook instance lives on disk and the environment its processes run with.
 
-    <home>/notebooks/<id>/              the instance's home directory ($HOME, like /home/ec2-user)
+    <home>/notebooks/<uid>/             the instance's home directory ($HOME, like /home/ec2-user)
         SageMaker/                      its ML storage volume: JupyterLab's root, Git clones
         .sagelocal/                     the platform's files for it (not the user's):
             resource-metadata.json      what the SageMaker SDK reads to find the instance
@@ -10,8 +10,12 @@
 
 Kernels, terminals, lifecycle scripts and `sagelocal notebook run` all get the same variables:
 the platform's endpoint, the region and, instead of keys, the container-credentials URL and
-token from which boto3 fetches (and refreshes) the instance role's temporary credentials.
-Nothing from the server's own AWS settings leaks in.
+token from which boto3 fetches (and refreshes) the instance role's temporary credentials, and
+the instance's process mark. Of the server's own environment only an allow-list passes (locale,
+time zone, terminal, proxies, CA bundles): its keys and tokens stay out.
+
+The processes run as the server's OS user: notebook code is not isolated from the platform's
+files (its database included). The role limits what it may do through the AWS API, not on disk.
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from sagelocal.compute.process_marks import MARK_VAR
+
 CREDENTIALS_PATH = "/_sagelocal/notebook-credentials"
-# Inherited variables a notebook must not see: the server's own identity and settings.
-_DROPPED_PREFIXES = ("AWS_", "SAGELOCAL_", "JUPYTER_", "BOTO_")
-_DROPPED = {"PYTHONPATH", "IPYTHONDIR", "VIRTUAL_ENV_PROMPT"}
+# What a notebook inherits from the server's environment; nothing else (no keys, no tokens).
+_INHERITED = {"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR", "USER", "LOGNAME", "SHELL"}
+_INHERITED |= {"SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}
+_INHERITED |= {v for p in ("http", "https", "no", "all") for v in (f"{p}_proxy", f"{p.upper()}_PROXY")}
 _SITECUSTOMIZE = "from sagelocal.compat import autopatch\n\nautopatch.install()\n"
 
 
@@ -64,8 +71,15 @@ class InstanceLayout:
         return self.private / "jupyter"
 
 
-def layout_for(home: Path, instance_id: int) -> InstanceLayout:
-    return InstanceLayout(home / "notebooks" / str(instance_id))
+def layout_for(home: Path, uid: str) -> InstanceLayout:
+    return InstanceLayout(home / "notebooks" / uid)
+
+
+def loopback_url(endpoint_url: str) -> str:
+    """The server as its own machine reaches it: botocore fetches container credentials over
+    plain http only from a loopback address, whatever host the server was named by."""
+    port = endpoint_url.rsplit(":", 1)[-1].rstrip("/")
+    return f"http://127.0.0.1:{port}"
 
 
 def instance_environment(
@@ -75,11 +89,12 @@ def instance_environment(
     region: str,
     name: str,
     credentials_token: str,
+    mark: str,
     base: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The variables every process of the instance runs with."""
     inherited = dict(os.environ if base is None else base)
-    env = {k: v for k, v in inherited.items() if not k.startswith(_DROPPED_PREFIXES) and k not in _DROPPED}
+    env = {k: v for k, v in inherited.items() if k in _INHERITED or k.startswith("LC_")}
     bin_dir = str(Path(sys.executable).parent)
     path = env.get("PATH", "/usr/local/bin:/usr/bin:/bin")
     env |= {
@@ -89,7 +104,7 @@ def instance_environment(
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint_url + CREDENTIALS_PATH,
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": loopback_url(endpoint_url) + CREDENTIALS_PATH,
         "AWS_CONTAINER_AUTHORIZATION_TOKEN": credentials_token,
         # no ~/.aws of the machine's user: the instance's own (empty) config
         "AWS_CONFIG_FILE": str(layout.root / ".aws" / "config"),
@@ -97,6 +112,7 @@ def instance_environment(
         "SAGELOCAL_NOTEBOOK_METADATA": str(layout.metadata_file),
         "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
         "PYTHONUNBUFFERED": "1",
+        MARK_VAR: mark,
     }
     return env
 

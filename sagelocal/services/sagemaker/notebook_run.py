@@ -1,8 +1,10 @@
 """Running notebook instances: what Start, Stop, Update and Delete set in motion, each on its own
-thread, with the instance's state persisted at every step. Also the instance role's credentials
-its kernels fetch, the monitor that restarts a JupyterLab that died, and what a restarted
-server does with the instances it finds (InService ones start again, running OnStart again, as
-on AWS after a reboot; nothing in a volume is lost).
+thread, with the instance's state persisted at every step; the monitor that restarts a JupyterLab
+that died; and what a restarted server does with the instances it finds (InService ones start
+again, running OnStart again, as on AWS after a reboot; nothing in a volume is lost).
+
+Every process of an instance carries its mark (`compute.process_marks`), so stopping it ends
+its kernels, terminals and lifecycle scripts' background jobs too, wherever they went.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from sagelocal.compute.notebook_servers import NotebookServer
+from sagelocal.compute.process_marks import kill_marked
 from sagelocal.compute.replicas import free_port
 from sagelocal.notebook_server.launch import (
     jupyter_command,
@@ -26,31 +28,30 @@ from sagelocal.notebook_server.launch import (
     ready_path,
     write_default_settings,
 )
-from sagelocal.services.base import RequestContext, ServiceError, utcnow
-from sagelocal.services.iam.identity import find_role_by_arn
+from sagelocal.services.base import RequestContext, utcnow
 from sagelocal.services.logs.writer import BufferedLogWriter
 from sagelocal.services.sagemaker.code_repositories import find_code_repository
 from sagelocal.services.sagemaker.lifecycle_configs import find_lifecycle_config, scripts
+from sagelocal.services.sagemaker.notebook_access import GB, NotebookAccess
 from sagelocal.services.sagemaker.notebook_env import (
     InstanceLayout,
     instance_environment,
     layout_for,
     prepare,
-    volume_usage,
 )
-from sagelocal.services.sagemaker.notebook_setup import clone_repository, run_lifecycle_script
-from sagelocal.services.sagemaker.roles import role_session, trusts_sagemaker
-from sagelocal.services.sts.provider import StsProvider
+from sagelocal.services.sagemaker.notebook_setup import (
+    clone_directory,
+    clone_repository,
+    run_lifecycle_script,
+)
 from sagelocal.store.db import Database
 from sagelocal.store.models.notebooks import NotebookInstance
 
 log = logging.getLogger(__name__)
 LOG_GROUP = "/aws/sagemaker/NotebookInstances"
 READY_TIMEOUT = 120.0
-# Role credentials are handed out again only while they have this long to live (boto3 refreshes
-# container credentials 15 minutes before they expire).
-CREDENTIALS_MIN_LIFE = timedelta(minutes=20)
-VOLUME_CHECK_EVERY = 30  # seconds between checks of the volumes' used space
+VOLUME_CHECK_EVERY = 30.0  # seconds between checks of the volumes' used space
+MAX_RESTARTS = 5  # a JupyterLab that exits this many times makes its instance Failed
 
 
 class Failure(Exception):
@@ -65,15 +66,16 @@ class NotebookRunner:
         self.home = home
         self.endpoint_url = endpoint_url
         self.lifecycle_timeout = lifecycle_timeout
-        self.sts = StsProvider(db)
         self.servers: dict[int, NotebookServer] = {}
+        self.access = NotebookAccess(db, home, self.servers)
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
         self._writers: dict[int, BufferedLogWriter] = {}
-        self._credentials: dict[int, dict[str, Any]] = {}
-        self._flagged: set[tuple[str, str]] = set()
+        self._threads: set[threading.Thread] = set()
+        self._flagged: set[int] = set()
         self._closed = threading.Event()
         threading.Thread(target=self._monitor, name="sagelocal-notebooks", daemon=True).start()
+        threading.Thread(target=self._watch_volumes, name="sagelocal-notebook-volumes", daemon=True).start()
 
     # Plumbing.
     def _lock(self, instance_id: int) -> threading.Lock:
@@ -87,8 +89,14 @@ class NotebookRunner:
                     target(instance_id)
             except Exception:
                 log.exception("notebook instance %s", instance_id)
+            finally:
+                with self._guard:
+                    self._threads.discard(threading.current_thread())
 
-        threading.Thread(target=run, name=f"sagelocal-notebook-{instance_id}", daemon=True).start()
+        thread = threading.Thread(target=run, name=f"sagelocal-notebook-{instance_id}", daemon=True)
+        with self._guard:
+            self._threads.add(thread)
+        thread.start()
 
     def _writer(self, row: NotebookInstance, stream: str, periodic: bool = False) -> BufferedLogWriter:
         """A log sink for one of the instance's streams; `periodic` ones are flushed every second
@@ -120,8 +128,8 @@ class NotebookRunner:
                 setattr(row, key, value)
             return True
 
-    def layout(self, instance_id: int) -> InstanceLayout:
-        return layout_for(self.home, instance_id)
+    def layout(self, row: NotebookInstance) -> InstanceLayout:
+        return layout_for(self.home, row.uid)
 
     # Operations (called by the API after it stored the new state).
     def launch(self, instance_id: int) -> None:
@@ -138,28 +146,35 @@ class NotebookRunner:
 
     def _start(self, instance_id: int) -> None:
         row = self._load(instance_id)
-        if row is None or row.status != "Pending":
+        if row is None or row.status != "Pending" or self._closed.is_set():
             return
         started = time.monotonic()
         try:
             server = self._bring_up(row)
-        except Failure as exc:
-            self._set(instance_id, ("Pending",), "Failed", failure_reason=str(exc)[:1024])
+        except Exception as exc:
+            if not isinstance(exc, Failure):
+                log.exception("starting notebook instance %s", row.name)
+            reason = str(exc) if isinstance(exc, Failure) else f"An internal error occurred: {exc}"
+            kill_marked(row.uid)  # whatever a lifecycle script left running
+            self._set(instance_id, ("Pending",), "Failed", failure_reason=reason[:1024])
             return
-        if not self._set(instance_id, ("Pending",), "InService", port=server.port, failure_reason=None):
+        if self._closed.is_set() or not self._set(
+            instance_id, ("Pending",), "InService", port=server.port, failure_reason=None
+        ):
             server.stop()
             return
         self.servers[instance_id] = server
         log.info("notebook instance %s InService in %.2f s", row.name, time.monotonic() - started)
 
     def _bring_up(self, row: NotebookInstance) -> NotebookServer:
-        layout = self.layout(row.id)
+        layout = self.layout(row)
         env = instance_environment(
             layout,
             endpoint_url=self.endpoint_url,
             region=row.region,
             name=row.name,
             credentials_token=row.credentials_token,
+            mark=row.uid,
         )
         prepare(layout, arn=row.arn, name=row.name, auth_secret=row.auth_secret, env=env)
         on_create, on_start, lcc_arn = self._lifecycle_scripts(row)
@@ -196,10 +211,11 @@ class NotebookRunner:
 
     def _serve(self, row: NotebookInstance, layout: InstanceLayout, env: dict[str, str]) -> NotebookServer:
         port = row.port if row.port and _port_free(row.port) else free_port()
-        argv = jupyter_command(port, layout.volume, layout.jupyter_dir)
         default_repo = self._default_directory(row, layout)
         default_path = f"/lab/tree/{default_repo}" if default_repo else "/lab"
-        argv = [a for a in argv if not a.startswith("--ServerApp.default_url=")]
+        argv = [
+            a for a in jupyter_command(port, layout.volume, layout.jupyter_dir) if "default_url=" not in a
+        ]
         argv.append(f"--ServerApp.default_url={default_path}")
         write_default_settings(layout.jupyter_dir)
         server_env = env | jupyter_environment(layout.jupyter_dir)
@@ -209,7 +225,7 @@ class NotebookRunner:
         }
         writer = self._writer(row, "jupyter.log", periodic=True)
         server = NotebookServer(
-            argv, server_env, layout.volume, port, ready_path(), writer.write, name=row.name
+            argv, server_env, layout.volume, port, ready_path(), writer.write, name=row.name, mark=row.uid
         )
         server.default_path = default_path
         server.start()
@@ -222,23 +238,40 @@ class NotebookRunner:
             )
         return server
 
-    def _stop(self, instance_id: int) -> None:
-        server = self.servers.pop(instance_id, None)
+    def _halt(self, row: NotebookInstance) -> None:
+        """End everything the instance runs: its JupyterLab and every process carrying its mark."""
+        server = self.servers.pop(row.id, None)
         if server is not None:
             server.stop()
-        self._credentials.pop(instance_id, None)
-        self._set(instance_id, ("Stopping",), "Stopped")
+        kill_marked(row.uid)
+        self.access.forget(row.id)
+        with self._guard:
+            writer = self._writers.pop(row.id, None)
+            self._flagged.discard(row.id)
+        if writer is not None:
+            writer.close()
+
+    def _stop(self, instance_id: int) -> None:
+        row = self._load(instance_id)
+        try:
+            if row is not None:
+                self._halt(row)
+        finally:
+            self._set(instance_id, ("Stopping",), "Stopped")
 
     def _delete(self, instance_id: int) -> None:
-        server = self.servers.pop(instance_id, None)
-        if server is not None:
-            server.stop()
-        self._credentials.pop(instance_id, None)
-        shutil.rmtree(self.layout(instance_id).root, ignore_errors=True)
-        with self.db.write() as session:
-            row = session.get(NotebookInstance, instance_id)
-            if row is not None and row.status == "Deleting":
-                session.delete(row)
+        row = self._load(instance_id)
+        try:
+            if row is not None:
+                self._halt(row)
+                shutil.rmtree(self.layout(row).root, ignore_errors=True)
+        finally:
+            with self.db.write() as session:
+                current = session.get(NotebookInstance, instance_id)
+                if current is not None and current.status == "Deleting":
+                    session.delete(current)
+            with self._guard:
+                self._locks.pop(instance_id, None)
 
     # What a start needs from other resources.
     @staticmethod
@@ -273,111 +306,15 @@ class NotebookRunner:
         return out
 
     def _default_directory(self, row: NotebookInstance, layout: InstanceLayout) -> str | None:
-        from sagelocal.services.sagemaker.notebook_setup import clone_directory
-
         repos = self._repositories(row) if row.request.get("DefaultCodeRepository") else []
         if not repos:
             return None
         directory = clone_directory(repos[0][0])
         return directory if (layout.volume / directory).is_dir() else None
 
-    def browser_target(self, account_id: str, region: str, name: str) -> tuple[str, str | None]:
-        """Where a browser opening the instance's Url goes: ("http://127.0.0.1:<port><path>", None),
-        or ("", why not) when the instance does not exist or is not InService."""
-        with self.db.read() as session:
-            row = session.scalar(
-                select(NotebookInstance).where(
-                    NotebookInstance.account_id == account_id,
-                    NotebookInstance.region == region,
-                    NotebookInstance.name_lower == name.lower(),
-                )
-            )
-            if row is None:
-                return "", f"There is no notebook instance {name} in {region}."
-            status, instance_id = row.status, row.id
-        server = self.servers.get(instance_id)
-        if status != "InService" or server is None:
-            return "", f"Notebook instance {name} is {status}: start it and open it again."
-        return f"http://127.0.0.1:{server.port}{server.default_path}", None
-
-    # The instance role's credentials, for its kernels (the container-credentials protocol).
-    def credentials(self, token: str) -> dict[str, str] | None:
-        """Temporary credentials of the role of the running instance whose token this is."""
-        with self.db.read() as session:
-            row = session.scalar(select(NotebookInstance).where(NotebookInstance.credentials_token == token))
-            if row is None or row.status not in ("Pending", "InService"):
-                return None
-            role = find_role_by_arn(session, row.request["RoleArn"])
-            if role is None or not trusts_sagemaker(role):
-                return None
-            key, account, region, name = row.id, row.account_id, row.region, row.name
-        cached = self._credentials.get(key)
-        if cached is None or cached["Expiration"] - utcnow() < CREDENTIALS_MIN_LIFE:
-            try:
-                cached = role_session(self.sts, account, region, role, "notebook-" + name)
-            except ServiceError:
-                return None
-            self._credentials[key] = cached
-        expiration: datetime = cached["Expiration"]
-        return {
-            "AccessKeyId": cached["AccessKeyId"],
-            "SecretAccessKey": cached["SecretAccessKey"],
-            "Token": cached["SessionToken"],
-            "Expiration": expiration.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-
-    # Volumes: used space is reported and flagged, not enforced (the volume is a plain directory).
-    def volumes(self) -> list[dict[str, Any]]:
-        """Every instance's volume: its size, the bytes used and whether that exceeds the size."""
-        with self.db.read() as session:
-            rows = [
-                (r.id, r.name, r.region, r.status, int(r.request.get("VolumeSizeInGB", 5)))
-                for r in session.scalars(select(NotebookInstance))
-            ]
-        out = []
-        for instance_id, name, region, status, size_gb in rows:
-            layout = self.layout(instance_id)
-            used = volume_usage(layout) if layout.volume.exists() else 0
-            out.append(
-                {
-                    "NotebookInstanceName": name,
-                    "Region": region,
-                    "NotebookInstanceStatus": status,
-                    "VolumeSizeInGB": size_gb,
-                    "VolumeUsedBytes": used,
-                    "OverVolumeSize": used > size_gb * 2**30,
-                }
-            )
-        return out
-
-    def _flag_full_volumes(self) -> None:
-        for volume in self.volumes():
-            key = (volume["Region"], volume["NotebookInstanceName"])
-            if not volume["OverVolumeSize"]:
-                self._flagged.discard(key)
-                continue
-            if key in self._flagged:
-                continue
-            self._flagged.add(key)
-            instance_id = next((i for i, s in self.servers.items() if s.name == key[1]), None)
-            writer = self._writers.get(instance_id) if instance_id is not None else None
-            if writer is not None:
-                writer.write(
-                    f"sagelocal: the volume holds {volume['VolumeUsedBytes'] / 2**30:.2f} GB, more than its "
-                    f"VolumeSizeInGB of {volume['VolumeSizeInGB']} GB; on AWS further writes would fail "
-                    "with 'No space left on device'. Grow it with UpdateNotebookInstance."
-                )
-
     # Supervision and recovery.
     def _monitor(self) -> None:
-        ticks = 0
         while not self._closed.wait(1.0):
-            ticks += 1
-            if ticks % VOLUME_CHECK_EVERY == 0:
-                try:
-                    self._flag_full_volumes()
-                except Exception:
-                    log.exception("checking notebook volumes")
             with self._guard:
                 writers = list(self._writers.values())
             for writer in writers:
@@ -386,18 +323,69 @@ class NotebookRunner:
                 except Exception:
                     log.exception("flushing notebook log")
             for instance_id, server in list(self.servers.items()):
-                if self._closed.is_set() or server.alive() or self.servers.get(instance_id) is not server:
-                    continue
-                log.warning("notebook server of instance %s exited; restarting it", instance_id)
-                server.start()
+                if not server.alive():
+                    self._restart(instance_id, server)
+
+    def _restart(self, instance_id: int, server: NotebookServer) -> None:
+        """Restart a JupyterLab that exited (unless a Stop or Delete holds the instance now)."""
+        lock = self._lock(instance_id)
+        if not lock.acquire(blocking=False):
+            return
+        try:
+            if self._closed.is_set() or self.servers.get(instance_id) is not server:
+                return
+            server.restarts += 1
+            if server.restarts > MAX_RESTARTS:
+                self.servers.pop(instance_id, None)
+                server.stop()
+                self._set(
+                    instance_id,
+                    ("InService",),
+                    "Failed",
+                    failure_reason=f"The notebook server exited {MAX_RESTARTS} times; see the jupyter.log log stream.",
+                )
+                return
+            log.warning("notebook server of instance %s exited; restarting it", instance_id)
+            server.start()
+            server.wait_ready(READY_TIMEOUT)
+        finally:
+            lock.release()
+
+    def _watch_volumes(self) -> None:
+        """Flag volumes past their VolumeSizeInGB (once each time they cross it)."""
+        while not self._closed.wait(VOLUME_CHECK_EVERY):
+            try:
+                for volume in self.access.volumes():
+                    self._flag(volume)
+            except Exception:
+                log.exception("checking notebook volumes")
+
+    def _flag(self, volume: dict[str, Any]) -> None:
+        instance_id = volume["Id"]
+        with self._guard:
+            if not volume["OverVolumeSize"]:
+                self._flagged.discard(instance_id)
+                return
+            if instance_id in self._flagged:
+                return
+            self._flagged.add(instance_id)
+            writer = self._writers.get(instance_id)
+        if writer is not None:
+            writer.write(
+                f"sagelocal: the volume holds {volume['VolumeUsedBytes'] / GB:.2f} GB, more than its "
+                f"VolumeSizeInGB of {volume['VolumeSizeInGB']} GB; on AWS further writes would fail "
+                "with 'No space left on device'. Grow it with UpdateNotebookInstance."
+            )
 
     def recover(self) -> dict[str, int]:
         """Bring instances back after a restart: InService and Pending ones start again;
-        Stopping ones are Stopped, Updating ones Stopped, Deleting ones are deleted."""
+        Stopping ones are Stopped, Updating ones Stopped, Deleting ones are deleted. Processes a
+        crashed server left behind are ended first."""
         counts = {"started": 0, "stopped": 0, "deleted": 0}
         with self.db.write() as session:
             rows = list(session.scalars(select(NotebookInstance)))
             for row in rows:
+                kill_marked(row.uid)
                 if row.status in ("InService", "Pending"):
                     row.status = "Pending"
                     counts["started"] += 1
@@ -415,12 +403,23 @@ class NotebookRunner:
         return counts
 
     def close(self) -> None:
-        """Stop every notebook server (the instances stay InService and start again with the
-        server)."""
+        """Stop every notebook server and what instances run (they stay InService and start
+        again with the server)."""
         self._closed.set()
-        for server in list(self.servers.values()):
-            server.stop(grace=5.0)
+        with self._guard:
+            threads = list(self._threads)
+        stoppers = [threading.Thread(target=s.stop, kwargs={"grace": 5.0}) for s in self.servers.values()]
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join()
         self.servers.clear()
+        with self.db.read() as session:
+            marks = list(session.scalars(select(NotebookInstance.uid)))
+        for mark in marks:  # lifecycle scripts in flight, background jobs
+            kill_marked(mark)
+        for t in threads:
+            t.join(timeout=5.0)
         for writer in list(self._writers.values()):
             try:
                 writer.flush()

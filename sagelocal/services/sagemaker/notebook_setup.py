@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -30,9 +31,13 @@ LIFECYCLE_FAILED = (
 )
 
 
-def _run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float, log: Log) -> int | None:
+def _run(
+    argv: list[str], env: dict[str, str], cwd: Path, timeout: float, log: Log, keep_background: bool = False
+) -> int | None:
     """Run `argv` in its own process group, sending each output line to `log`; its exit code,
-    or None if it ran past `timeout` seconds (it and its children are then killed)."""
+    or None if it ran past `timeout` seconds. Unless it succeeded and `keep_background` is set
+    (a lifecycle script's `nohup ... &` jobs live on, to end with the instance), it and everything
+    it started are killed."""
     proc = subprocess.Popen(
         argv,
         cwd=cwd,
@@ -47,8 +52,9 @@ def _run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float, log: L
         code: int | None = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         code = None
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # the script's leftovers (or the script itself)
+    if code != 0 or not keep_background:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the script's leftovers (or the script itself)
     proc.wait()
     reader.join(timeout=2.0)
     return code
@@ -71,7 +77,7 @@ def run_lifecycle_script(
         f.write(script)
         path = f.name
     try:
-        code = _run(["/bin/bash", path], script_env, cwd, timeout, log)
+        code = _run(["/bin/bash", path], script_env, cwd, timeout, log, keep_background=True)
     finally:
         os.unlink(path)
     if code == 0:
@@ -95,15 +101,18 @@ def clone_directory(url: str) -> str:
 def clone_repository(
     url: str, branch: str | None, volume: Path, env: dict[str, str], timeout: float, log: Log
 ) -> str | None:
-    """`git clone` the repository into the volume (skipped if its directory already exists)."""
+    """`git clone` the repository into the volume (skipped if its directory already exists). The
+    clone lands in a hidden directory first and is renamed into place only once complete."""
     target = volume / clone_directory(url)
     if target.exists():
         log(f"{target.name} already exists in the volume; not cloning {url} again.")
         return None
+    partial = volume / f".{target.name}.cloning"
+    shutil.rmtree(partial, ignore_errors=True)
     argv = ["git", "clone", "--quiet"]
     if branch:
         argv += ["--branch", branch]
-    argv += ["--", url, str(target)]
+    argv += ["--", url, str(partial)]
     lines: list[str] = []
 
     def keep(line: str) -> None:
@@ -111,9 +120,14 @@ def clone_repository(
         log(line)
 
     git_env = dict(env) | {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false"}
-    code = _run(argv, git_env, volume, timeout, keep)
+    try:
+        code = _run(argv, git_env, volume, timeout, keep)
+    except OSError as exc:  # no git on this machine
+        code, lines = 127, [str(exc)]
     if code == 0:
+        partial.rename(target)
         return None
+    shutil.rmtree(partial, ignore_errors=True)
     detail = next((ln for ln in reversed(lines) if ln.strip()), "")
     detail = detail.removeprefix("fatal: ").strip() or (
         f"git clone did not finish within {timeout:g} seconds" if code is None else f"git exited with {code}"

@@ -14,6 +14,7 @@ repositories and persists Pending → InService | Failed, Stopping → Stopped, 
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -63,7 +64,16 @@ DEFAULTS: dict[str, Any] = {
     "RootAccess": "Enabled",
     "PlatformIdentifier": "notebook-al2023-v1",
     "InstanceMetadataServiceConfiguration": {"MinimumInstanceMetadataServiceVersion": "2"},
+    "IpAddressType": "ipv4",
 }
+DEFAULT_VOLUME_GB = DEFAULTS["VolumeSizeInGB"]
+# Members UpdateNotebookInstance may remove, and the flag that removes each.
+DISASSOCIATE = (
+    ("LifecycleConfigName", "DisassociateLifecycleConfig"),
+    ("AcceleratorTypes", "DisassociateAcceleratorTypes"),
+    ("DefaultCodeRepository", "DisassociateDefaultCodeRepository"),
+    ("AdditionalCodeRepositories", "DisassociateAdditionalCodeRepositories"),
+)
 # Platforms AWS no longer launches notebook instances on.
 RETIRED_PLATFORMS = ("notebook-al1-v1", "notebook-al2-v1")
 SORT_KEYS: dict[str, Callable[[Any], Any]] = {
@@ -84,6 +94,12 @@ def transition_error(row: NotebookInstance, allowed: tuple[str, ...], target: st
         f"Status ({row.status}) not in ([{', '.join(allowed)}]). Unable to transition to ({target}) "
         f"for Notebook Instance ({row.arn})."
     )
+
+
+def _check_platform(params: dict[str, Any]) -> None:
+    platform = params.get("PlatformIdentifier")
+    if platform in RETIRED_PLATFORMS:
+        raise validation(f"Platform identifier ({platform}) is not supported for this service.")
 
 
 def describe_shape(row: NotebookInstance, url: str) -> dict[str, Any]:
@@ -162,9 +178,7 @@ class NotebookInstances:
             )
         if params.get("SecurityGroupIds") and not params.get("SubnetId"):
             raise validation("SecurityGroupIds can be specified only with a SubnetId.")
-        platform = params.get("PlatformIdentifier")
-        if platform in RETIRED_PLATFORMS:
-            raise validation(f"Platform identifier ({platform}) is not supported for this service.")
+        _check_platform(params)
         require_role(self.db, ctx, params["RoleArn"])
         request = DEFAULTS | {k: params[k] for k in ECHOED if k in params}
         if params.get("SubnetId"):
@@ -182,6 +196,7 @@ class NotebookInstances:
                     params,
                     status="Pending",
                     request=request,
+                    uid=uuid.uuid4().hex,
                     auth_secret=secrets.token_urlsafe(32),
                     credentials_token=secrets.token_urlsafe(32),
                     created=False,
@@ -201,9 +216,17 @@ class NotebookInstances:
 
     def list_notebook_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         with self.db.read() as session:
-            rows, token = list_resources(session, NotebookInstance, ctx, params, SORT_KEYS, "Ascending")
+            rows, token = list_resources(
+                session,
+                NotebookInstance,
+                ctx,
+                {"SortBy": "Name"} | params,
+                SORT_KEYS,
+                "Ascending",
+                keep=self._matcher(params),
+            )
             summaries = []
-            for row in self._filtered(rows, params):
+            for row in rows:
                 shape = describe_shape(row, self.url_for(row))
                 summary = {
                     k: shape[k]
@@ -228,21 +251,21 @@ class NotebookInstances:
         return out
 
     @staticmethod
-    def _filtered(rows: list[NotebookInstance], params: dict[str, Any]) -> list[NotebookInstance]:
+    def _matcher(params: dict[str, Any]) -> Callable[[NotebookInstance], bool]:
+        """ListNotebookInstances' own filters (lifecycle configuration and repositories)."""
         lcc = params.get("NotebookInstanceLifecycleConfigNameContains", "").lower()
         default = params.get("DefaultCodeRepositoryContains", "").lower()
         additional = params.get("AdditionalCodeRepositoryEquals")
-        out = []
-        for row in rows:
+
+        def keep(row: NotebookInstance) -> bool:
             req = row.request
-            if lcc and lcc not in req.get("LifecycleConfigName", "").lower():
-                continue
-            if default and default not in req.get("DefaultCodeRepository", "").lower():
-                continue
-            if additional and additional not in req.get("AdditionalCodeRepositories", []):
-                continue
-            out.append(row)
-        return out
+            return (
+                (not lcc or lcc in req.get("LifecycleConfigName", "").lower())
+                and (not default or default in req.get("DefaultCodeRepository", "").lower())
+                and (not additional or additional in req.get("AdditionalCodeRepositories", []))
+            )
+
+        return keep
 
     def _transition(
         self, ctx: RequestContext, name: str, allowed: tuple[str, ...], target: str, status: str
@@ -277,33 +300,32 @@ class NotebookInstances:
         return {}
 
     def update_notebook_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        for member, flag in (
-            ("LifecycleConfigName", "DisassociateLifecycleConfig"),
-            ("AcceleratorTypes", "DisassociateAcceleratorTypes"),
-            ("DefaultCodeRepository", "DisassociateDefaultCodeRepository"),
-            ("AdditionalCodeRepositories", "DisassociateAdditionalCodeRepositories"),
-        ):
+        for member, flag in DISASSOCIATE:
             if params.get(member) and params.get(flag):
                 raise validation(f"{member} and {flag} cannot both be specified.")
         if "RoleArn" in params:
             require_role(self.db, ctx, params["RoleArn"])
-        if params.get("PlatformIdentifier") in RETIRED_PLATFORMS:
-            raise validation(
-                f"Platform identifier ({params['PlatformIdentifier']}) is not supported for this service."
-            )
+        _check_platform(params)
         with self.db.write() as session:
             row = self._get(session, ctx, params["NotebookInstanceName"])
             if row.status != "Stopped":
                 raise transition_error(row, ("Stopped",), "Updating")
             request = dict(row.request)
             size = params.get("VolumeSizeInGB")
-            if size is not None and size < request.get("VolumeSizeInGB", 5):
+            current = request.get("VolumeSizeInGB", DEFAULT_VOLUME_GB)
+            if size is not None and size < current:
                 raise validation(
                     f"Volume size can only be increased: the notebook instance has "
-                    f"{request.get('VolumeSizeInGB', 5)} GB and {size} GB was requested."
+                    f"{current} GB and {size} GB was requested."
                 )
-            self._check_references(session, ctx, {**request, **params})
             self._apply_update(request, params)
+            # Only what this update names must exist: a deleted configuration or repository can
+            # still be disassociated.
+            named = {k: request[k] for k in ("LifecycleConfigName", "DefaultCodeRepository") if k in params}
+            if "AdditionalCodeRepositories" in params or "DefaultCodeRepository" in params:
+                named["AdditionalCodeRepositories"] = request.get("AdditionalCodeRepositories", [])
+                named.setdefault("DefaultCodeRepository", request.get("DefaultCodeRepository"))
+            self._check_references(session, ctx, named)
             row.request = request
             row.status = "Updating"
             row.last_modified_time = utcnow()
@@ -328,12 +350,7 @@ class NotebookInstances:
         ):
             if member in params:
                 request[member] = params[member]
-        for member, flag in (
-            ("LifecycleConfigName", "DisassociateLifecycleConfig"),
-            ("AcceleratorTypes", "DisassociateAcceleratorTypes"),
-            ("DefaultCodeRepository", "DisassociateDefaultCodeRepository"),
-            ("AdditionalCodeRepositories", "DisassociateAdditionalCodeRepositories"),
-        ):
+        for member, flag in DISASSOCIATE:
             if params.get(flag):
                 request.pop(member, None)
 

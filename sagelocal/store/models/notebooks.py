@@ -22,7 +22,7 @@ class NotebookInstance(NamedResource, Base):
 
     `auth_secret` signs the instance's presigned URLs and browser sessions; `credentials_token`
     is what the instance's kernels present to fetch its role's temporary credentials. `port` is
-    the loopback port its JupyterLab listens on while InService; `created` records that the
+    the loopback port its JupyterLab listens on while InService; `uid` names its directory; `created` records that the
     OnCreate script and the Git clones have run (they run once, on the first start)."""
 
     __tablename__ = "sagemaker_notebook_instances"
@@ -34,6 +34,8 @@ class NotebookInstance(NamedResource, Base):
     last_modified_time: Mapped[datetime] = mapped_column(UTCDateTime)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     failure_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # Names the instance's directory and marks its processes: never reused, unlike row ids.
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
     auth_secret: Mapped[str] = mapped_column(String(128))
     credentials_token: Mapped[str] = mapped_column(String(128))
     port: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-27 17:53:30.299901
+Create Date: 2026-11-27 18:58:34.042885
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("last_modified_time", sagelocal.store.models.base.UTCDateTime(), nullable=False),
         sa.Column("request", sa.JSON(), nullable=False),
         sa.Column("failure_reason", sa.Text(), nullable=True),
+        sa.Column("uid", sa.String(length=32), nullable=False),
         sa.Column("auth_secret", sa.String(length=128), nullable=False),
         sa.Column("credentials_token", sa.String(length=128), nullable=False),
         sa.Column("port", sa.Integer(), nullable=True),
@@ -62,6 +63,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "account_id", "region", "name_lower", name="uq_sagemaker_notebook_instances_name"
         ),
+        sa.UniqueConstraint("uid", name=op.f("uq_sagemaker_notebook_instances_uid")),
     )
     with op.batch_alter_table("sagemaker_notebook_instances", schema=None) as batch_op:
         batch_op.create_index(
