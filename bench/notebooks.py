@@ -46,7 +46,7 @@ def bare_jupyter(root: Path) -> float:
     (root / "s").write_text("secret")
     started = time.monotonic()
     proc = subprocess.Popen(
-        jupyter_command(port, root / "vol", root / "jupyter"),
+        jupyter_command(port, root / "vol"),
         env=env,
         cwd=root / "vol",
         stdout=subprocess.DEVNULL,

@@ -8,17 +8,16 @@ their own; they, and whatever they start, are found by the instance's process ma
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sagelocal.compute.output import pump_lines
+from sagelocal.compute.probe import http_get
 from sagelocal.compute.process_marks import kill_marked
 
 
@@ -39,13 +38,11 @@ class NotebookServer:
     # Where a browser lands (JupyterLab's default URL).
     default_path: str = "/lab"
     proc: subprocess.Popen[bytes] | None = None
-    started_at: float = field(default=0.0)
 
     def start(self) -> None:
         argv = list(self.argv)
         if argv[1:2] == ["-m"]:  # run the module under the parent watch
             argv = [argv[0], "-m", "sagelocal.compute.tethered", *argv[2:]]
-        self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
             argv,
             cwd=self.cwd,
@@ -61,16 +58,7 @@ class NotebookServer:
         return self.proc is not None and self.proc.poll() is None
 
     def answers(self, timeout: float = 2.0) -> bool:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request("GET", self.ready_path)
-            response = conn.getresponse()
-            response.read()
-            return response.status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
+        return http_get(self.port, self.ready_path, timeout)[0] == 200
 
     def wait_ready(self, timeout: float) -> str | None:
         """Wait until the server answers (None) or fails: the reason why."""
@@ -100,7 +88,3 @@ class NotebookServer:
             kill_marked(self.mark)  # kernels, terminals and what they started
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5.0)
-
-
-def python_module_argv(module: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", module, *args]

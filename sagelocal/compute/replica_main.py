@@ -9,23 +9,13 @@ from __future__ import annotations
 
 import os
 import runpy
-import signal
 import sys
-import threading
-import time
 
-
-def _watch_parent(parent: int) -> None:
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os.killpg(0, signal.SIGKILL)
-
-    threading.Thread(target=watch, name="sagelocal-parent-watch", daemon=True).start()
+from sagelocal.compute.tethered import watch_parent
 
 
 def main() -> None:
-    _watch_parent(os.getppid())
+    watch_parent(os.getppid())
     sys.argv = ["sagelocal.serving", *sys.argv[1:]]
     runpy.run_module("sagelocal.serving", run_name="__main__", alter_sys=True)
 

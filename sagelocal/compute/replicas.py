@@ -9,7 +9,6 @@ Its output lines go to a `log` callable (the platform ships them to CloudWatch L
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import secrets
 import signal
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sagelocal.compute.output import pump_lines
+from sagelocal.compute.probe import http_get
 
 PING_INTERVAL = 0.05
 
@@ -31,6 +31,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def port_free(port: int) -> bool:
+    """Whether nobody listens on loopback `port` now."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def instance_id() -> str:
@@ -96,15 +106,7 @@ class Replica:
 
     def ping(self, timeout: float = 2.0) -> tuple[int, str]:
         """GET /ping: (status, body); (0, reason) when nothing answers."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request("GET", "/ping")
-            response = conn.getresponse()
-            return response.status, response.read().decode("utf-8", "replace")
-        except OSError as exc:
-            return 0, str(exc)
-        finally:
-            conn.close()
+        return http_get(self.port, "/ping", timeout)
 
     def wait_ready(self, timeout: float) -> str | None:
         """Wait until /ping answers 200 (None) or the replica fails: the reason why."""

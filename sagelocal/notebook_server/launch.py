@@ -13,12 +13,9 @@ from pathlib import Path
 IDENTITY_PROVIDER = "sagelocal.notebook_server.identity.PresignedUrlIdentityProvider"
 
 
-def jupyter_command(port: int, root_dir: Path, runtime_dir: Path) -> list[str]:
-    """argv for JupyterLab on 127.0.0.1:`port` serving `root_dir`, authenticated by presigned URLs.
-
-    `runtime_dir` holds nothing on the command line; it is where `jupyter_environment` points.
-    """
-    del runtime_dir  # kept for symmetry with jupyter_environment; the environment carries it
+def jupyter_command(port: int, root_dir: Path, default_url: str = "/lab") -> list[str]:
+    """argv for JupyterLab on 127.0.0.1:`port` serving `root_dir`, authenticated by presigned URLs,
+    opening `default_url` (its config, data and runtime directories come from the environment)."""
     return [
         sys.executable,
         "-m",
@@ -28,7 +25,7 @@ def jupyter_command(port: int, root_dir: Path, runtime_dir: Path) -> list[str]:
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={Path(root_dir).resolve()}",
-        "--ServerApp.default_url=/lab",
+        f"--ServerApp.default_url={default_url}",
         f"--ServerApp.identity_provider_class={IDENTITY_PROVIDER}",
         "--ServerApp.allow_unauthenticated_access=False",
         "--ServerApp.disable_check_xsrf=False",

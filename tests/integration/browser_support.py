@@ -61,7 +61,7 @@ class JupyterLab:
         self.started = time.monotonic()
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                jupyter_command(self.port, self.root, workdir / "runtime"),
+                jupyter_command(self.port, self.root),
                 env=env,
                 cwd=self.root,
                 stdin=subprocess.DEVNULL,

@@ -345,4 +345,3 @@ def test_list_filters_sorting_and_duplicates(notebook_aws: AwsClients, sm: Any, 
     )
     for name in names:
         sm.delete_notebook_instance(NotebookInstanceName=name)
-    json.dumps(listed, default=str)  # the answer is plain data

@@ -9,7 +9,6 @@ those.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sagelocal.services.base import RequestContext, utcnow
 from sagelocal.services.sagemaker.common import (
+    SORT_BY_TIMES,
     arn,
     find_named,
     list_resources,
@@ -28,11 +28,7 @@ from sagelocal.store.models.notebooks import CodeRepository
 
 KIND = "code-repository"
 GIT_MEMBERS = ("RepositoryUrl", "Branch", "SecretArn")
-SORT_KEYS: dict[str, Callable[[Any], Any]] = {
-    "Name": lambda r: r.name,
-    "CreationTime": lambda r: r.creation_time,
-    "LastModifiedTime": lambda r: r.last_modified_time,
-}
+SORT_KEYS = SORT_BY_TIMES
 
 
 def repository_arn(ctx: RequestContext, name: str) -> str:

@@ -113,6 +113,14 @@ def list_resources(
     return page(rows, params)
 
 
+# List* SortBy keys of resources that keep a LastModifiedTime.
+SORT_BY_TIMES: dict[str, Callable[[Any], Any]] = {
+    "Name": lambda r: r.name,
+    "CreationTime": lambda r: r.creation_time,
+    "LastModifiedTime": lambda r: r.last_modified_time,
+}
+
+
 def new_named(
     table: type[T], ctx: RequestContext, kind: str, name: str, params: dict[str, Any], **fields: Any
 ) -> T:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from sagelocal.compute.notebook_servers import NotebookServer
 from sagelocal.compute.process_marks import kill_marked
-from sagelocal.compute.replicas import free_port
+from sagelocal.compute.replicas import free_port, port_free
 from sagelocal.notebook_server.launch import (
     jupyter_command,
     jupyter_environment,
@@ -210,13 +210,10 @@ class NotebookRunner:
             raise Failure(reason)
 
     def _serve(self, row: NotebookInstance, layout: InstanceLayout, env: dict[str, str]) -> NotebookServer:
-        port = row.port if row.port and _port_free(row.port) else free_port()
+        port = row.port if row.port and port_free(row.port) else free_port()
         default_repo = self._default_directory(row, layout)
         default_path = f"/lab/tree/{default_repo}" if default_repo else "/lab"
-        argv = [
-            a for a in jupyter_command(port, layout.volume, layout.jupyter_dir) if "default_url=" not in a
-        ]
-        argv.append(f"--ServerApp.default_url={default_path}")
+        argv = jupyter_command(port, layout.volume, default_path)
         write_default_settings(layout.jupyter_dir)
         server_env = env | jupyter_environment(layout.jupyter_dir)
         server_env |= {
@@ -425,14 +422,3 @@ class NotebookRunner:
                 writer.flush()
             except Exception:
                 log.exception("flushing notebook log")
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
