@@ -170,9 +170,12 @@ def main() -> None:
         sm = session.client("sagemaker", endpoint_url=server.endpoint_url, config=cfg)
         runtime = session.client("sagemaker-runtime", endpoint_url=server.endpoint_url, config=cfg)
         s3 = session.client("s3", endpoint_url=server.endpoint_url)
-        role = session.client("iam", endpoint_url=server.endpoint_url).create_role(
-            RoleName="BenchRole", AssumeRolePolicyDocument=TRUST
-        )["Role"]["Arn"]
+        iam = session.client("iam", endpoint_url=server.endpoint_url)
+        role = iam.create_role(RoleName="BenchRole", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        # IAM is enforced: the role reads the model from a *sagemaker* bucket.
+        iam.attach_role_policy(
+            RoleName="BenchRole", PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+        )
         s3.create_bucket(Bucket="sagemaker-bench", CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_object(Bucket="sagemaker-bench", Key="model/model.tar.gz", Body=model_tarball(booster))
         url = "s3://sagemaker-bench/model/model.tar.gz"
