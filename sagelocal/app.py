@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from sagelocal import __version__
+from sagelocal.billing.monitor import BillingMonitor
 from sagelocal.gateway.auth import Authenticator
 from sagelocal.gateway.dispatch import Gateway
 from sagelocal.gateway.http import Headers, HttpRequest, HttpResponse
@@ -40,6 +41,7 @@ class Platform:
     home: HomeInfo
     gateway: Gateway
     lock: TextIO | None = None
+    billing: BillingMonitor | None = None
     started: float = field(default_factory=time.monotonic)
 
 
@@ -65,7 +67,9 @@ def open_platform(settings: Settings) -> Platform:
         lookup = S3AuthzLookup(db)
         authorize = Authorizer(db, lookup.bucket_policy, lookup.object_tags).check
     gateway = Gateway(providers, authenticator, settings.region, utcnow, spool_dir, authorize)
-    return Platform(settings, db, home, gateway, lock)
+    counter = getattr(providers.get("s3"), "request_counter", None)
+    billing = BillingMonitor(db, counter, settings.budget_usd)
+    return Platform(settings, db, home, gateway, lock, billing)
 
 
 def _internal_app(platform: Platform) -> Starlette:
@@ -123,8 +127,22 @@ def _internal_app(platform: Platform) -> Starlette:
         volumes = await anyio.to_thread.run_sync(runner.access.volumes) if runner else []
         return JSONResponse({"NotebookInstances": volumes})
 
+    async def cost(request: Request) -> JSONResponse:
+        """The cost report (`sagelocal cost --json`): ?since=ISO|7d&by=resource|type|day
+        &region=R&free_tier=1&use_proxies=1."""
+        from sagelocal.billing.cli import report_from_query
+
+        try:
+            body = await anyio.to_thread.run_sync(
+                report_from_query, platform.db, platform.billing, dict(request.query_params)
+            )
+        except ValueError as exc:
+            return JSONResponse({"message": str(exc)}, status_code=400)
+        return JSONResponse(body)
+
     return Starlette(
         routes=[
+            Route("/_sagelocal/cost", cost),
             Route("/_sagelocal/health", health),
             Route("/_sagelocal/endpoints", endpoints),
             Route("/_sagelocal/notebooks", notebook_volumes),
@@ -211,10 +229,14 @@ def create_app(platform: Platform) -> Any:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
+                    if platform.billing is not None:
+                        platform.billing.start()
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     for provider in gateway.providers.values():
                         await anyio.to_thread.run_sync(provider.shutdown)
+                    if platform.billing is not None:
+                        await anyio.to_thread.run_sync(platform.billing.close)
                     platform.db.dispose()
                     await send({"type": "lifespan.shutdown.complete"})
                     return

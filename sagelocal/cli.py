@@ -10,7 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from sagelocal import __version__
-from sagelocal.settings import DEFAULT_PORT, DEFAULT_REGION, Settings, default_home, enforcement_from_env
+from sagelocal.settings import (
+    DEFAULT_PORT,
+    DEFAULT_REGION,
+    Settings,
+    budget_from_env,
+    default_home,
+    enforcement_from_env,
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -23,6 +30,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         iam_enforcement=(
             args.iam_enforcement == "on" if getattr(args, "iam_enforcement", None) else enforcement_from_env()
         ),
+        budget_usd=budget if (budget := getattr(args, "budget", None)) is not None else budget_from_env(),
     )
 
 
@@ -130,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="authorize requests with IAM policies (default $SAGELOCAL_IAM_ENFORCEMENT, else on)",
     )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="warn past this monthly USD estimate (default $SAGELOCAL_BUDGET_USD)",
+    )
     p.set_defaults(func=cmd_server)
 
     p = sub.add_parser("env", help="print export lines that point AWS clients at the server")
@@ -150,6 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     from sagelocal.notebook_cli import add_parser as add_notebook_parser
 
     add_notebook_parser(sub, _common, _settings)
+    from sagelocal.billing.cli import add_parser as add_cost_parser
+
+    add_cost_parser(sub, _common, _settings)
+    from sagelocal.billing.cleanup_cli import add_parser as add_cleanup_parser
+
+    add_cleanup_parser(sub, _common, _settings)
+    from sagelocal.evaluation.cli import add_parser as add_evaluate_parser
+
+    add_evaluate_parser(sub, _common, _settings)
     return parser
 
 

@@ -37,6 +37,20 @@ def seconds_from_env(name: str, default: float) -> float:
     return value
 
 
+def budget_from_env() -> float | None:
+    """`$SAGELOCAL_BUDGET_USD`: the monthly spend (USD, estimated at AWS prices) to warn past."""
+    raw = os.environ.get("SAGELOCAL_BUDGET_USD", "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"SAGELOCAL_BUDGET_USD must be a number of US dollars, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"SAGELOCAL_BUDGET_USD must not be negative, not {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=default_home)
@@ -57,6 +71,8 @@ class Settings:
     notebook_lifecycle_timeout: float = field(
         default_factory=lambda: seconds_from_env("SAGELOCAL_NOTEBOOK_LIFECYCLE_TIMEOUT", 300)
     )
+    # Warn (server log, `sagelocal cost`, console) when this month's estimated AWS spend passes it.
+    budget_usd: float | None = field(default_factory=budget_from_env)
 
     @property
     def endpoint_url(self) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from sagelocal.billing.s3meter import RequestCounter, metered
 from sagelocal.blobs.store import BlobStore
 from sagelocal.services.s3.actions import s3_actions
 from sagelocal.services.s3.buckets import BucketOps
@@ -26,6 +27,11 @@ class S3Provider(BucketOps, MultipartOps, ListingOps, UploadListingOps, TaggingO
     """The S3 REST API over the store and the blob store."""
 
     authz_actions = staticmethod(s3_actions)  # type: ignore[assignment]
+
+    def __init__(self, db: Database, blobs: BlobStore) -> None:
+        super().__init__(db, blobs)
+        self.request_counter = RequestCounter()  # the cost meter's S3 requests, flushed by billing
+        metered(self, self.request_counter)
 
     @classmethod
     def at_home(cls, db: Database, home: Path) -> S3Provider:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sagelocal.billing import meter
 from sagelocal.services.base import utcnow
 from sagelocal.services.logs.writer import BufferedLogWriter
 from sagelocal.services.sagemaker.hosting import READY_TIMEOUT, Deployment, Hosting, Key, Variant
@@ -143,6 +144,7 @@ class Deployer:
             for k, v in values.items():
                 setattr(endpoint, k, v)
             endpoint.last_modified_time = utcnow()
+            meter.record(session, endpoint)
             session.flush()
             session.expunge(endpoint)
             return endpoint
@@ -249,6 +251,7 @@ class Deployer:
         with self.db.write() as session:
             endpoint = session.get(Endpoint, endpoint_id)
             if endpoint is not None:
+                meter.record(session, endpoint, gone=True)
                 session.delete(endpoint)
         with self._writers_lock:
             gone = [k for k in self._writers if k.startswith(f"{endpoint_id}/")]

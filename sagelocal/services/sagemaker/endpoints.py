@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sagelocal.billing import meter
 from sagelocal.services.base import RequestContext, utcnow
 from sagelocal.services.sagemaker.common import arn, find_named, list_resources, tag_dict, validation
 from sagelocal.services.sagemaker.deploy import Deployer, key_of
@@ -152,6 +153,7 @@ class Endpoints:
                 )
                 session.add(endpoint)
                 session.flush()
+                meter.record(session, endpoint)
                 endpoint_id = endpoint.id
         except IntegrityError:
             raise exists from None

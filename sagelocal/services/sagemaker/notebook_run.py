@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from sagelocal.billing import meter
 from sagelocal.compute.notebook_servers import NotebookServer
 from sagelocal.compute.process_marks import kill_marked
 from sagelocal.compute.replicas import free_port, port_free
@@ -126,6 +127,7 @@ class NotebookRunner:
             row.last_modified_time = utcnow()
             for key, value in fields.items():
                 setattr(row, key, value)
+            meter.record(session, row)
             return True
 
     def layout(self, row: NotebookInstance) -> InstanceLayout:
@@ -266,6 +268,7 @@ class NotebookRunner:
             with self.db.write() as session:
                 current = session.get(NotebookInstance, instance_id)
                 if current is not None and current.status == "Deleting":
+                    meter.record(session, current, gone=True)
                     session.delete(current)
             with self._guard:
                 self._locks.pop(instance_id, None)
@@ -391,6 +394,7 @@ class NotebookRunner:
                     counts["stopped"] += 1
                 elif row.status == "Deleting":
                     counts["deleted"] += 1
+                meter.record(session, row)
             todo = [(r.id, r.status) for r in rows]
         for instance_id, status in todo:
             if status == "Pending":

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sagelocal.billing import meter
 from sagelocal.notebook_server.tokens import mint_url_token
 from sagelocal.services.base import RequestContext, utcnow
 from sagelocal.services.sagemaker.code_repositories import find_code_repository
@@ -203,6 +204,7 @@ class NotebookInstances:
                 )
                 session.add(row)
                 session.flush()
+                meter.record(session, row)
                 row_id = row.id
         except IntegrityError:
             raise validation(f"Cannot create a duplicate Notebook Instance ({the_arn})") from None
@@ -278,6 +280,7 @@ class NotebookInstances:
             row.status = status
             row.failure_reason = None
             row.last_modified_time = utcnow()
+            meter.record(session, row)
             return row.id
 
     def start_notebook_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

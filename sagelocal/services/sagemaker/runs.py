@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from sagelocal.billing import meter
 from sagelocal.compute import images
 from sagelocal.compute.pool import WorkerPool
 from sagelocal.compute.supervisor import JobHandle, JobSpec, Outcome, run_job
@@ -59,6 +60,7 @@ class JobRecorder:
             if status == "Downloading" and job.training_start_time is None:
                 job.training_start_time = now
             add_transition(job, status, now)
+            meter.record(session, job)
 
     def log(self, line: str) -> None:
         # SageMaker's log shipper writes a tab as the syslog escape #011; the SDK's metric
@@ -84,6 +86,7 @@ class JobRecorder:
                     for k, v in outcome.metrics.items()
                 ]
             add_transition(job, outcome.secondary, now)
+            meter.record(session, job)
 
 
 class TrainingRunner:
@@ -165,4 +168,5 @@ class TrainingRunner:
                 job.failure_reason = RECOVERED_REASON
                 job.training_end_time = now if job.training_start_time else None
                 add_transition(job, "Failed", now)
+                meter.record(session, job)
         return len(stale)

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from sagelocal.billing import meter
 from sagelocal.compute.replicas import Replica
 from sagelocal.services.base import utcnow
 from sagelocal.services.logs.writer import BufferedLogWriter
@@ -112,6 +113,7 @@ class TransformRunner:
                 job.status = status
                 job.failure_reason = reason[:1024] if reason else None
                 job.transform_end_time = job.last_modified_time = utcnow()
+                meter.record(session, job)
 
     def _run(self, job_id: int) -> None:
         with self.db.write() as session:
@@ -119,6 +121,7 @@ class TransformRunner:
             if job is None:
                 return
             job.transform_start_time = job.last_modified_time = utcnow()
+            meter.record(session, job)
             session.flush()
             session.expunge(job)
         replicas: list[Replica] = []
@@ -278,4 +281,5 @@ class TransformRunner:
                 job.status = "Failed"
                 job.failure_reason = RECOVERED
                 job.transform_end_time = job.last_modified_time = utcnow()
+                meter.record(session, job)
         return len(stale)

@@ -1,6 +1,7 @@
 """All tables. Importing this package registers every model on `Base.metadata`."""
 
 from sagelocal.store.models import (
+    billing,  # noqa: F401
     hosting,  # noqa: F401
     iam,  # noqa: F401
     logs,  # noqa: F401
