@@ -10,6 +10,8 @@ The SDK sends some STS calls (GetCallerIdentity for the account id, the default 
   `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` are honoured; with none set, AWS's regional
   endpoint is used exactly as before);
 - turns the SDK's telemetry off (no request leaves the machine);
+- makes the SDK's waits poll at this platform's pace (`sdk_polls`): here an endpoint is
+  InService in about a second, and the SDK's 30 s sleeps would be most of `deploy()` and `fit()`;
 - where `$SAGELOCAL_NOTEBOOK_METADATA` names a file, reads the notebook-instance metadata
   (`{"ResourceName": ...}`) from it instead of `/opt/ml/metadata/resource-metadata.json`, so
   `get_execution_role()` finds the instance it runs in (a machine may host many).
@@ -29,6 +31,8 @@ from typing import Any
 
 import botocore.session
 
+from sagelocal.compat import sdk_polls
+
 # (module, attribute) pairs where the SDKs look up the STS endpoint function.
 _STS_ENDPOINT_SITES = (
     ("sagemaker.utils", "sts_regional_endpoint"),
@@ -45,7 +49,7 @@ _METADATA_SITES = (
     ("sagemaker_core.helper.session_helper", "NOTEBOOK_METADATA_FILE"),
     ("sagemaker.core.helper.session_helper", "NOTEBOOK_METADATA_FILE"),
 )
-WATCHED = frozenset(m for m, _ in _STS_ENDPOINT_SITES + _TELEMETRY_SITES + _METADATA_SITES)
+WATCHED = frozenset(m for m, _ in _STS_ENDPOINT_SITES + _TELEMETRY_SITES + _METADATA_SITES + sdk_polls.SITES)
 _MARK = "__sagelocal_patched__"
 
 
@@ -91,12 +95,22 @@ def _patch_metadata() -> list[str]:
     return patched
 
 
+def _patch_polls(sites: tuple[tuple[str, str], ...] = sdk_polls.SITES) -> list[str]:
+    patched = []
+    for module_name in dict.fromkeys(m for m, _ in sites):
+        module = sys.modules.get(module_name) or _import(module_name)
+        if module is not None:
+            patched += sdk_polls.patch(module, module_name)
+    return patched
+
+
 def apply() -> list[str]:
     """Patch every SDK module present; returns the names patched (empty if no SDK installed)."""
     return (
         _patch(_STS_ENDPOINT_SITES, configured_sts_endpoint)
         + _patch(_TELEMETRY_SITES, _no_telemetry)
         + _patch_metadata()
+        + _patch_polls()
     )
 
 
@@ -106,3 +120,4 @@ def patch_module(name: str) -> None:
     _patch(tuple(s for s in _TELEMETRY_SITES if s[0] == name), _no_telemetry)
     if any(m == name for m, _ in _METADATA_SITES):
         _patch_metadata()
+    _patch_polls(tuple(s for s in sdk_polls.SITES if s[0] == name))
