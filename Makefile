@@ -15,9 +15,9 @@ install: $(BIN)/python
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 
-# The main job on the embedded default: a server in a temporary home, driven by unchanged boto3.
+# The main job on the embedded default: the whole workflow, on a server in a temporary home.
 demo: install
-	$(BIN)/sagelocal smoke
+	$(BIN)/sagelocal demo
 
 # Browser tests drive Debian's Chromium (never a downloaded one): installed here when missing,
 # where root and apt are at hand; elsewhere they are skipped (and fail under CI).

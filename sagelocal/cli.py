@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sagelocal.evaluation.cli import add_parser as add_evaluate_parser
 
     add_evaluate_parser(sub, _common, _settings)
+    from sagelocal.demo.cli import add_parser as add_demo_parser
+
+    add_demo_parser(sub, _common, _settings)
     return parser
 
 
