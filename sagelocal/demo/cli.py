@@ -19,6 +19,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         keep=args.keep,
         bucket=args.bucket,
         output=Path(args.output),
+        tutorial=not args.skip_notebook,
     )
     return run_demo(options)
 
@@ -41,5 +42,10 @@ def add_parser(
         "--output",
         default="sagelocal-demo",
         help="where the evaluation report is copied (default ./sagelocal-demo)",
+    )
+    p.add_argument(
+        "--skip-notebook",
+        action="store_true",
+        help="don't also run the tutorial notebook (examples/bank-marketing-xgboost.ipynb) in the instance",
     )
     p.set_defaults(func=cmd_demo)

@@ -80,7 +80,11 @@ class Workflow:
         else:
             bucket = self.sm_session.default_bucket()
         self.bucket = bucket
-        return {"role": self.role, "caller": caller["Arn"], "bucket": bucket, "created_bucket": not existed}
+        examples = sorted(str(p) for p in Path("examples").rglob("*") if p.is_file())
+        return {
+            "role": self.role, "caller": caller["Arn"], "bucket": bucket, "created_bucket": not existed,
+            "examples": examples,
+        }  # fmt: skip
 
     def _bucket_exists(self, bucket: str) -> bool:
         from botocore.exceptions import ClientError

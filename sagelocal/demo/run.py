@@ -24,9 +24,12 @@ from rich.console import Console
 from sagelocal.clients import ServerClients, for_server
 from sagelocal.demo import render
 from sagelocal.demo.inside import EVENT
+from sagelocal.demo.notebook_exec import EVENT as NOTEBOOK_EVENT
 from sagelocal.launcher import ServerProcess
 
 NOTEBOOK_TYPE = "ml.t3.medium"
+TUTORIAL = "examples/bank-marketing-xgboost.ipynb"  # copied into every instance's volume
+EXECUTED_NAME = "bank-marketing-xgboost.executed.ipynb"
 MANAGED_POLICY = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
 
 
@@ -41,6 +44,7 @@ class DemoOptions:
     keep: bool = False
     bucket: str | None = None
     output: Path = field(default_factory=lambda: Path("sagelocal-demo"))
+    tutorial: bool = True
 
 
 @dataclass
@@ -53,6 +57,7 @@ class Created:
     bucket_created: bool = False
     other_buckets: list[str] = field(default_factory=list)
     inside: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notebook_run: dict[str, Any] | None = None
 
 
 def running_server(home: Path) -> ServerProcess | None:
@@ -180,6 +185,28 @@ class Demo:
         if code != 0:
             raise DemoFailed(f"the notebook's workflow exited with {code}:\n" + "\n".join(other[-30:]))
 
+    def run_notebook(self, notebook: str) -> tuple[None, list[str]]:
+        """The tutorial notebook every instance is offered, executed in it as its kernels run it."""
+        out = self.options.output.resolve() / EXECUTED_NAME
+        inner = [sys.executable, "-m", "sagelocal.demo.notebook_exec", TUTORIAL, f"examples/{EXECUTED_NAME}"]
+        inner += ["--timeout", "300", "--copy-to", str(out)]
+        argv = [sys.executable, "-m", "sagelocal", "notebook", "run", "--home", str(self.server.home)]
+        argv += ["--region", self.server.region, notebook, "--", *inner]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith(NOTEBOOK_EVENT)]
+        if not lines:
+            raise DemoFailed(
+                f"the tutorial notebook did not run:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+            )
+        report = json.loads(lines[-1][len(NOTEBOOK_EVENT) :])
+        self.created.notebook_run = report
+        if report["errors"] or proc.returncode != 0:
+            raise DemoFailed(f"the tutorial notebook failed (executed copy: {out}): {report['errors']}")
+        return None, [
+            f"{TUTORIAL}: {report['cells']} cells, no errors, AUC {report['auc']:.4f}",
+            f"executed copy with outputs: {out} (and examples/{EXECUTED_NAME} in the instance)",
+        ]
+
     def cost(self) -> tuple[None, list[Any]]:
         from sagelocal.demo.costs import cost_lines
 
@@ -200,6 +227,8 @@ class Demo:
             role_arn = self.step("IAM role for SageMaker", self.create_role)
             notebook = self.step("Notebook instance", lambda: self.create_notebook(role_arn))
             self.run_inside(notebook)
+            if self.options.tutorial:
+                self.step("Run the tutorial notebook in the instance", lambda: self.run_notebook(notebook))
         except Exception:
             if not self.options.keep:  # leave nothing billed behind a failed run
                 self.console.print("[yellow]Cleaning up what this run created…[/yellow]")

@@ -17,11 +17,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import numpy as np
 import pytest
 import xgboost as xgb
 from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
 
+from sagelocal.demo.notebook_exec import printed_auc
 from sagelocal.launcher import ServerProcess
 from tests.conftest import AwsClients
 from tests.integration.bank_support import TUTORIAL
@@ -77,8 +79,39 @@ def test_demo_runs_the_workflow_to_the_end(demo: tuple[subprocess.CompletedProce
     )
     assert record["billable_remaining"] == 0
     for step in ("IAM role for SageMaker", "Notebook instance", "Train the built-in XGBoost model",
-                 "Deploy to a real-time endpoint", "What this would have cost on AWS", "Clean up"):  # fmt: skip
+                 "Deploy to a real-time endpoint", "Run the tutorial notebook in the instance",
+                 "What this would have cost on AWS", "Clean up"):  # fmt: skip
         assert f"✓ {step}" in result.stdout, step
+
+
+def test_the_tutorial_notebook_ran_to_the_end_inside_the_instance(
+    demo: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """Issue 11: the examples are in every instance's volume; the English notebook, executed there
+    with nbclient as its kernels run, has no cell errors and an AUC of at least 0.74, and (above)
+    nothing billable is left afterwards."""
+    _, out = demo
+    record = json.loads((out / "run.json").read_text())
+    assert set(record["created"]["inside"]["session"]["examples"]) == {
+        "examples/bank-marketing-xgboost.ipynb",
+        "examples/bank-marketing-xgboost.ja.ipynb",
+        "examples/data/bank-additional.csv",
+        "examples/data/NOTICE.md",
+    }
+    run = record["created"]["notebook_run"]
+    assert run["errors"] == [] and run["auc"] >= 0.74, run
+    executed = nbformat.read(out / "bank-marketing-xgboost.executed.ipynb", as_version=4)
+    assert printed_auc(executed) == run["auc"]
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "every code cell ran"
+    assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs), "the ROC curve, inline"
+    text = {
+        c.get("id"): "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in c.outputs)
+        for c in code
+    }
+    assert "Accuracy: 0." in text["confusion"]
+    assert "training-job/" in text["cost"] and "Total of the priced lines: $" in text["cost"]
+    assert "deleted the endpoint" in text["clean"]
 
 
 def test_demo_auc_matches_xgboost_and_printed_figures_match_sklearn(
@@ -116,7 +149,7 @@ def billable(aws: AwsClients) -> dict[str, list[str]]:
 
 def test_keep_then_cleanup_leaves_nothing_billable(tmp_path: Path) -> None:
     home, out = tmp_path / "home", tmp_path / "out"
-    kept = run_cli("demo", "--keep", "--home", str(home), "--output", str(out))
+    kept = run_cli("demo", "--keep", "--skip-notebook", "--home", str(home), "--output", str(out))
     assert kept.returncode == 0, kept.stdout + kept.stderr
     assert "sagelocal cleanup" in kept.stdout
     with ServerProcess(home) as server:

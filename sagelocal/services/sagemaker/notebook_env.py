@@ -2,6 +2,7 @@
 
     <home>/notebooks/<uid>/             the instance's home directory ($HOME, like /home/ec2-user)
         SageMaker/                      its ML storage volume: JupyterLab's root, Git clones
+            examples/                   the example notebooks and their data (copied on create)
         .sagelocal/                     the platform's files for it (not the user's):
             resource-metadata.json      what the SageMaker SDK reads to find the instance
             python/sitecustomize.py     applies the SDK compatibility patches in every process

@@ -43,6 +43,7 @@ from sagelocal.services.sagemaker.notebook_env import (
 from sagelocal.services.sagemaker.notebook_setup import (
     clone_directory,
     clone_repository,
+    copy_examples,
     run_lifecycle_script,
 )
 from sagelocal.store.db import Database
@@ -188,6 +189,10 @@ class NotebookRunner:
                     )
                 if reason:
                     raise Failure(reason)
+            try:  # after the clones (a repository named "examples" wins), before OnCreate sees the volume
+                copy_examples(layout.volume)
+            except OSError:
+                log.exception("copying the example notebooks into %s", row.name)
             self._run_hook(row, "OnCreate", on_create, env, layout, lcc_arn)
             self._set(row.id, ("Pending",), "Pending", created=True)
         self._run_hook(row, "OnStart", on_start, env, layout, lcc_arn)

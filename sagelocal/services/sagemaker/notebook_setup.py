@@ -1,8 +1,9 @@
 """What happens on a notebook instance before its JupyterLab starts: Git repositories cloned into
-the volume (once, on create) and lifecycle scripts run with bash (OnCreate once, OnStart on every
-start), each within a time limit, their output going to a log sink line by line.
+the volume and the example notebooks copied into it (once, on create), and lifecycle scripts run
+with bash (OnCreate once, OnStart on every start), each within a time limit, their output going to
+a log sink line by line.
 
-Each function returns None on success or the instance's FailureReason.
+The clone and lifecycle functions return None on success or the instance's FailureReason.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from sagelocal.compute.output import pump_lines
@@ -24,6 +27,9 @@ Log = Callable[[str], None]
 # /sbin:bin:/usr/sbin:/usr/bin". The platform's Python environment is appended so `python`,
 # `pip` and `aws` work in scripts here as the conda environments do on AWS.
 LIFECYCLE_PATH = "/sbin:bin:/usr/sbin:/usr/bin"
+EXAMPLES_DIR = "examples"  # in the volume
+# The bank-marketing data the example notebooks read from `examples/data/`.
+EXAMPLE_DATA = ("bank-additional.csv", "NOTICE.md")
 LIFECYCLE_FAILED = (
     "Notebook Instance Lifecycle Config '{lcc}' for Notebook Instance '{instance}' took longer than "
     "5 minutes. Please check your CloudWatch logs for more details if your Notebook Instance has "
@@ -133,3 +139,35 @@ def clone_repository(
         f"git clone did not finish within {timeout:g} seconds" if code is None else f"git exited with {code}"
     )
     return f"Failed to clone Git repository {url}: {detail}"[:1024]
+
+
+def _example_files() -> Iterator[tuple[Traversable, str]]:
+    """Each shipped example file and its path under the volume's examples folder."""
+    data = resources.files("sagelocal") / "data"
+    for item in sorted((data / "examples").iterdir(), key=lambda t: t.name):
+        if item.is_file():
+            yield item, item.name
+    for name in EXAMPLE_DATA:
+        yield data / "bank-marketing" / name, f"data/{name}"
+
+
+def copy_examples(volume: Path) -> list[str]:
+    """Copy the example notebooks and their data into `<volume>/examples/`, never replacing a
+    file (or anything else) already there; the paths copied. Nothing is copied into an examples
+    folder that is a Git clone (a repository of that name is the user's)."""
+    target = volume / EXAMPLES_DIR
+    if os.path.lexists(target) and (not target.is_dir() or target.is_symlink() or (target / ".git").exists()):
+        return []
+    copied: list[str] = []
+    for source, rel in _example_files():
+        dest = target / rel
+        if os.path.lexists(dest):
+            continue
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with source.open("rb") as src, dest.open("xb") as out:  # "x": never over an existing file
+                shutil.copyfileobj(src, out)
+        except FileExistsError:  # something of the user's is in the way
+            continue
+        copied.append(f"{EXAMPLES_DIR}/{rel}")
+    return copied
