@@ -176,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sagelocal.demo.cli import add_parser as add_demo_parser
 
     add_demo_parser(sub, _common, _settings)
+    from sagelocal.docs_reference import add_parser as add_docs_reference_parser
+
+    add_docs_reference_parser(sub, _common, _settings)
     return parser
 
 

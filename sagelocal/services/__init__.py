@@ -35,3 +35,15 @@ def build_providers(db: Database, settings: Settings) -> dict[str, Provider]:
         RuntimeProvider(hosting),
     ]
     return {p.service_name: p for p in providers}
+
+
+def provider_classes() -> list[type[Provider]]:
+    """The class of every provider `build_providers` makes: the operation table, without a database."""
+    from sagelocal.services.iam.provider import IamProvider
+    from sagelocal.services.logs.provider import LogsProvider
+    from sagelocal.services.runtime.provider import RuntimeProvider
+    from sagelocal.services.s3.provider import S3Provider
+    from sagelocal.services.sagemaker.provider import SageMakerProvider
+    from sagelocal.services.sts.provider import StsProvider
+
+    return [StsProvider, IamProvider, LogsProvider, S3Provider, SageMakerProvider, RuntimeProvider]

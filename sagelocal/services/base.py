@@ -103,6 +103,17 @@ class Provider:
     """
 
     service_name: ClassVar[str]
+    # Operations bound on the instance in `__init__` (delegated to a part) rather than defined as
+    # methods: named here so the class alone tells which operations it serves.
+    delegated_operations: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def serves(cls, operation: str) -> bool:
+        """Whether an instance has the gateway's handler for `operation` (botocore's name)."""
+        from botocore import xform_name
+
+        name = xform_name(operation)
+        return name in cls.delegated_operations or callable(getattr(cls, name, None))
 
     def recover(self) -> object:
         """Called once at start-up, before any request: clean up what a crash left half-done."""

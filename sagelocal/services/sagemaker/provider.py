@@ -91,6 +91,16 @@ _CODE_REPOSITORY_OPS = (
     "update_code_repository",
     "delete_code_repository",
 )
+# The provider's attribute holding each part, and the operations it serves from that part.
+_PARTS: dict[str, tuple[str, ...]] = {
+    "training": (*_TRAINING_OPS, "delete_training_job"),
+    "models": _MODEL_OPS,
+    "endpoints": _ENDPOINT_OPS,
+    "transform": _TRANSFORM_OPS,
+    "notebooks": _NOTEBOOK_OPS,
+    "lifecycle_configs": _LIFECYCLE_CONFIG_OPS,
+    "code_repositories": _CODE_REPOSITORY_OPS,
+}
 # Where the platform's server sends a browser on to an instance's JupyterLab.
 NOTEBOOK_URL_PREFIX = "/_sagelocal/notebooks/"
 
@@ -98,6 +108,7 @@ NOTEBOOK_URL_PREFIX = "/_sagelocal/notebooks/"
 class SageMakerProvider(Provider):
     service_name = "sagemaker"
     authz_actions = staticmethod(sagemaker_actions)  # type: ignore[assignment]
+    delegated_operations = tuple(op for names in _PARTS.values() for op in names)
 
     def __init__(
         self,
@@ -128,17 +139,9 @@ class SageMakerProvider(Provider):
         )
         self.lifecycle_configs = LifecycleConfigs(db)
         self.code_repositories = CodeRepositories(db)
-        for part, names in (
-            (self.training, (*_TRAINING_OPS, "delete_training_job")),
-            (self.models, _MODEL_OPS),
-            (self.endpoints, _ENDPOINT_OPS),
-            (self.transform, _TRANSFORM_OPS),
-            (self.notebooks, _NOTEBOOK_OPS),
-            (self.lifecycle_configs, _LIFECYCLE_CONFIG_OPS),
-            (self.code_repositories, _CODE_REPOSITORY_OPS),
-        ):
+        for part, names in _PARTS.items():
             for op in names:
-                setattr(self, op, getattr(part, op))
+                setattr(self, op, getattr(getattr(self, part), op))
 
     def recover(self) -> object:
         return {
