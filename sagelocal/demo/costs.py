@@ -36,7 +36,7 @@ def cost_table(report: dict[str, Any]) -> Table:
     """One row per metered resource and usage: its quantity and USD, or why it is not priced."""
     table = Table(title="What this run would have cost on AWS (on-demand)", show_header=True)
     for column, justify in (("resource", "left"), ("usage", "left"), ("quantity", "right"), ("USD", "right")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for line in report["lines"]:
         usd = f"{line['usd']:.6f}" if line["priced"] else NOT_PRICED
         usage = " ".join(x for x in (line["family"], line["instance_type"]) if x)
