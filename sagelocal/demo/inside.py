@@ -73,10 +73,7 @@ class Workflow:
         existed = self._bucket_exists(bucket)
         if self.bucket_name:
             if not existed:
-                config = {} if self.region == "us-east-1" else {"LocationConstraint": self.region}
-                self.s3.create_bucket(
-                    Bucket=bucket, **({"CreateBucketConfiguration": config} if config else {})
-                )
+                self._create_bucket(bucket)
         else:
             bucket = self.sm_session.default_bucket()
         self.bucket = bucket
@@ -85,6 +82,15 @@ class Workflow:
             "role": self.role, "caller": caller["Arn"], "bucket": bucket, "created_bucket": not existed,
             "examples": examples,
         }  # fmt: skip
+
+    def _create_bucket(self, bucket: str) -> None:
+        """CreateBucket in the session's region (us-east-1 takes no location constraint)."""
+        if self.region == "us-east-1":
+            self.s3.create_bucket(Bucket=bucket)
+        else:
+            self.s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.region}
+            )
 
     def _bucket_exists(self, bucket: str) -> bool:
         from botocore.exceptions import ClientError
@@ -103,8 +109,7 @@ class Workflow:
         name = f"bank-data-{self.account}"
         created = not self._bucket_exists(name)
         if created:
-            config = {} if self.region == "us-east-1" else {"LocationConstraint": self.region}
-            self.s3.create_bucket(Bucket=name, **({"CreateBucketConfiguration": config} if config else {}))
+            self._create_bucket(name)
         try:
             self.s3.put_object(Bucket=name, Key="bank/train.csv", Body=b"1,0.5\n")
         except ClientError as exc:

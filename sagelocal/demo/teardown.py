@@ -2,48 +2,45 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sagelocal.billing.cleanup import ENDPOINT, ENDPOINT_CONFIG, MODEL, NOTEBOOK, ROLE, Item, Rate, is_gone
+from sagelocal.billing.cleanup_steps import Steps, StopRequest, Waits
 from sagelocal.clients import ServerClients
 
-WAIT = {"Delay": 0.5, "MaxAttempts": 600}
+
+def _steps(clients: ServerClients) -> Callable[[str, str], str]:
+    """Run the clean-up's own step for one resource (stop, wait, delete, wait), without a plan."""
+    steps = Steps(clients, lambda _line: None, StopRequest(), Waits())
+
+    def delete(kind: str, name: str) -> str:
+        return steps.run(Item(kind, name, clients.region, "", True, "", Rate(None, ""), "delete"))
+
+    return delete
 
 
-def _gone(exc: ClientError) -> bool:
-    code = exc.response["Error"]["Code"]
-    message = exc.response["Error"].get("Message", "")
-    return (
-        code in ("NoSuchEntity", "NoSuchBucket", "404")
-        or "not found" in message.lower()
-        or (code == "ValidationException" and "Could not find" in message)
-    )
-
-
-def _hosting(sm: Any, inside: dict[str, dict[str, Any]]) -> list[str]:
+def _hosting(sm: Any, delete: Callable[[str, str], str], inside: dict[str, dict[str, Any]]) -> list[str]:
     """The endpoint, its configuration and the model, if the run stopped before deleting them."""
     cleaned = "clean" in inside and "error" not in inside["clean"]
     if cleaned or "deploy" not in inside or "error" in inside["deploy"]:
         return []
     name = inside["deploy"]["endpoint"]
-    done = []
     try:
         config = sm.describe_endpoint(EndpointName=name)["EndpointConfigName"]
-        models = [
-            v["ModelName"]
-            for v in sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
-        ]
-        sm.delete_endpoint(EndpointName=name)
-        sm.get_waiter("endpoint_deleted").wait(EndpointName=name, WaiterConfig=WAIT)
-        sm.delete_endpoint_config(EndpointConfigName=config)
-        for model in models:
-            sm.delete_model(ModelName=model)
-        done.append(f"endpoint {name}, its configuration and model")
+        variants = sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
+        delete(ENDPOINT, name)
+        delete(ENDPOINT_CONFIG, config)
+        for variant in variants:
+            delete(MODEL, variant["ModelName"])
     except ClientError as exc:
-        if not _gone(exc):
+        if not is_gone(exc):
             raise
-    return done
+        return []
+    return [f"endpoint {name}, its configuration and model"]
 
 
 def _bucket(s3: Any, bucket: str, delete_bucket: bool) -> list[str]:
@@ -61,46 +58,31 @@ def _bucket(s3: Any, bucket: str, delete_bucket: bool) -> list[str]:
     return done
 
 
-def _notebook(sm: Any, name: str) -> list[str]:
-    status = sm.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"]
-    if status in ("Pending", "Updating", "Stopping"):
-        waiter = "notebook_instance_in_service" if status != "Stopping" else "notebook_instance_stopped"
-        sm.get_waiter(waiter).wait(NotebookInstanceName=name, WaiterConfig=WAIT)
-        status = sm.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"]
-    if status == "InService":
-        sm.stop_notebook_instance(NotebookInstanceName=name)
-        sm.get_waiter("notebook_instance_stopped").wait(NotebookInstanceName=name, WaiterConfig=WAIT)
-    sm.delete_notebook_instance(NotebookInstanceName=name)
-    sm.get_waiter("notebook_instance_deleted").wait(NotebookInstanceName=name, WaiterConfig=WAIT)
-    return [f"notebook instance {name} and its volume"]
-
-
-def _role(iam: Any, name: str) -> list[str]:
-    for policy in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-        iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
-    for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-        iam.delete_role_policy(RoleName=name, PolicyName=policy)
-    iam.delete_role(RoleName=name)
-    return [f"role {name}"]
-
-
 def delete_created(clients: ServerClients, created: Any) -> list[str]:
     """Delete, in dependency order, what the run created (as the administrator); what was deleted."""
-    sm, s3, iam = (clients.client(n) for n in ("sagemaker", "s3", "iam"))
-    deleted: list[str] = [*_hosting(sm, created.inside)]
-    for action, target in (
-        (lambda b: _bucket(s3, b, created.bucket_created), created.bucket),
-        *((lambda b: _bucket(s3, b, True), other) for other in created.other_buckets),
-        (lambda n: _notebook(sm, n), created.notebook),
-        (lambda r: _role(iam, r), created.role),
-    ):
-        if target is None:
-            continue
+    sm, s3 = clients.client("sagemaker"), clients.client("s3")
+    delete = _steps(clients)
+    deleted: list[str] = [*_hosting(sm, delete, created.inside)]
+
+    def attempt(what: str, action: Callable[[], Any]) -> None:
         try:
-            deleted += action(target)
+            result = action()
         except ClientError as exc:
-            if not _gone(exc):
+            if not is_gone(exc):
                 raise
+            return
+        deleted.extend(result if isinstance(result, list) else [what])
+
+    if created.bucket:
+        attempt("", lambda: _bucket(s3, created.bucket, created.bucket_created))
+    for other in created.other_buckets:
+        attempt("", functools.partial(_bucket, s3, other, True))
+    if created.notebook:
+        attempt(
+            f"notebook instance {created.notebook} and its volume", lambda: delete(NOTEBOOK, created.notebook)
+        )
+    if created.role:
+        attempt(f"role {created.role}", lambda: delete(ROLE, created.role))
     return ["deleted " + item for item in deleted] or ["nothing to delete"]
 
 
