@@ -11,8 +11,10 @@ from pathlib import Path
 
 from sagelocal import __version__
 from sagelocal.settings import (
+    COMPUTE_BACKENDS,
     DEFAULT_PORT,
     DEFAULT_REGION,
+    ComputeSettings,
     Settings,
     budget_from_env,
     default_home,
@@ -31,6 +33,17 @@ def _settings(args: argparse.Namespace) -> Settings:
             args.iam_enforcement == "on" if getattr(args, "iam_enforcement", None) else enforcement_from_env()
         ),
         budget_usd=budget if (budget := getattr(args, "budget", None)) is not None else budget_from_env(),
+        compute=_compute(args),
+    )
+
+
+def _compute(args: argparse.Namespace) -> ComputeSettings:
+    """The server's flags over `$SAGELOCAL_COMPUTE`, `$SAGELOCAL_DASK_SCHEDULER`, `$SAGELOCAL_DASK_WORKER_MEMORY`."""
+    env = ComputeSettings()
+    return ComputeSettings(
+        backend=getattr(args, "compute", None) or env.backend,
+        dask_scheduler=getattr(args, "dask_scheduler", None) or env.dask_scheduler,
+        dask_worker_memory=getattr(args, "dask_worker_memory", None) or env.dask_worker_memory,
     )
 
 
@@ -143,6 +156,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="warn past this monthly USD estimate (default $SAGELOCAL_BUDGET_USD)",
+    )
+    p.add_argument(
+        "--compute",
+        choices=COMPUTE_BACKENDS,
+        default=None,
+        help="where training jobs run: local worker pool, or Dask workers algo-1..N (default $SAGELOCAL_COMPUTE, else local)",
+    )
+    p.add_argument(
+        "--dask-scheduler",
+        default=None,
+        metavar="tcp://HOST:8786",
+        help="train on this existing Dask cluster (implies --compute dask); without it, dask starts a LocalCluster per job",
+    )
+    p.add_argument(
+        "--dask-worker-memory",
+        default=None,
+        metavar="SIZE",
+        help="memory limit of each LocalCluster worker, e.g. 2GiB (default auto: machine memory / InstanceCount)",
     )
     p.set_defaults(func=cmd_server)
 

@@ -51,6 +51,41 @@ def budget_from_env() -> float | None:
     return value
 
 
+COMPUTE_BACKENDS = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """Where training jobs run: `local` (a worker pool on this machine; a multi-instance job trains on
+    one node) or `dask` (each job on Dask workers named algo-1..N: a LocalCluster of InstanceCount
+    workers started for the job, or N workers of the cluster at `dask_scheduler`)."""
+
+    backend: str = field(
+        default_factory=lambda: os.environ.get("SAGELOCAL_COMPUTE", "local").strip() or "local"
+    )
+    dask_scheduler: str | None = field(
+        default_factory=lambda: os.environ.get("SAGELOCAL_DASK_SCHEDULER", "").strip() or None
+    )
+    # Each LocalCluster worker's memory limit ("2GiB", "1.5 GB", ...); "auto": machine memory / N.
+    dask_worker_memory: str = field(
+        default_factory=lambda: os.environ.get("SAGELOCAL_DASK_WORKER_MEMORY", "").strip() or "auto"
+    )
+
+    def __post_init__(self) -> None:
+        if self.backend not in COMPUTE_BACKENDS:
+            raise ValueError(
+                f"the compute backend must be one of {', '.join(COMPUTE_BACKENDS)}, not {self.backend!r}"
+            )
+        if self.dask_scheduler is not None and self.backend != "dask":
+            object.__setattr__(self, "backend", "dask")  # naming a scheduler means using it
+
+    def for_job(self) -> dict[str, str] | None:
+        """What a job's process needs to reach its cluster (None: the local backend)."""
+        if self.backend != "dask":
+            return None
+        return {"scheduler": self.dask_scheduler or "", "worker_memory": self.dask_worker_memory}
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=default_home)
@@ -73,6 +108,7 @@ class Settings:
     )
     # Warn (server log, `sagelocal cost`, console) when this month's estimated AWS spend passes it.
     budget_usd: float | None = field(default_factory=budget_from_env)
+    compute: ComputeSettings = field(default_factory=ComputeSettings)
 
     @property
     def endpoint_url(self) -> str:

@@ -19,17 +19,15 @@ import signal
 import subprocess
 import sys
 import tarfile
+import threading
 from pathlib import Path
 from typing import IO, Any
 
-from sagelocal.compute import script_mode
+from sagelocal.compute import dask_cluster, multi_host, script_mode
+from sagelocal.compute.channels import DownloadError, download, split_s3_uri
 
 _stopping = False
 _algorithm: subprocess.Popen[bytes] | None = None
-
-
-class DownloadError(Exception):
-    """The channel data could not be fetched: the user's mistake (ClientError)."""
 
 
 def _on_sigterm(_signum: int, _frame: Any) -> None:
@@ -57,15 +55,6 @@ def _s3(spec: dict[str, Any]) -> Any:
     )
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """('bucket', 'key/prefix') of an s3:// or https:// S3 URI."""
-    rest = uri.split("://", 1)[1]
-    bucket, _, key = rest.partition("/")
-    if uri.startswith("https://") and ".s3" in bucket:
-        bucket = bucket.split(".s3", 1)[0]
-    return bucket, key
-
-
 def write_config(ws: Path, spec: dict[str, Any]) -> None:
     """input/config/*.json as SageMaker writes them, and the empty model/ and output/ dirs."""
     config = ws / "input" / "config"
@@ -79,64 +68,14 @@ def write_config(ws: Path, spec: dict[str, Any]) -> None:
             "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
             "RecordWrapperType": ch.get("RecordWrapperType", "None"),
         } | ({"ContentType": ch["ContentType"]} if "ContentType" in ch else {})
-    resource = {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}
+    # The local backend trains on one node; the Dask backend has a host per instance.
+    count = int(spec.get("instance_count", 1)) if spec.get("dask") else 1
+    hosts = [f"algo-{i + 1}" for i in range(count)]
+    resource = {"current_host": "algo-1", "hosts": hosts, "network_interface_name": "eth0"}
     files = {"hyperparameters.json": spec["hyperparameters"], "inputdataconfig.json": channels}
     files["resourceconfig.json"] = resource
     for name, doc in files.items():
         (config / name).write_text(json.dumps(doc))
-
-
-def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
-    keys: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys += [o["Key"] for o in page.get("Contents", []) if not o["Key"].endswith("/")]
-    return keys
-
-
-def channel_objects(s3: Any, source: dict[str, Any], spec: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(bucket, key, path relative to the channel dir) of every object a channel names."""
-    uri = source["S3Uri"]
-    bucket, prefix = split_s3_uri(uri)
-    if source["S3DataType"] == "ManifestFile":
-        body = s3.get_object(Bucket=bucket, Key=prefix)["Body"].read()
-        entries = json.loads(body)
-        base = entries[0]["prefix"]
-        mbucket, mprefix = split_s3_uri(base)
-        return [(mbucket, mprefix + rel, rel) for rel in entries[1:]]
-    keys = _keys(s3, bucket, prefix)
-    if not keys:
-        raise DownloadError(
-            f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that '
-            f"the bucket exists in the selected region ({spec['region']}), that objects exist under "
-            f'that S3 prefix, and that the role "{spec["role_arn"]}" has "s3:ListBucket" permissions '
-            f'on bucket "{bucket}".'
-        )
-    cut = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
-    return [(bucket, k, k[len(cut) :]) for k in keys]
-
-
-def download(ws: Path, s3: Any, spec: dict[str, Any]) -> None:
-    """Every channel's objects into input/data/<channel>/ (File mode, FullyReplicated)."""
-    from botocore.exceptions import ClientError
-
-    for ch in spec["channels"]:
-        target = ws / "input" / "data" / ch["ChannelName"]
-        target.mkdir(parents=True, exist_ok=True)
-        current: str | None = None
-        try:
-            for bucket, key, rel in channel_objects(s3, ch["DataSource"]["S3DataSource"], spec):
-                path = target / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                current = f"s3://{bucket}/{key}"
-                s3.download_file(bucket, key, str(path))
-        except ClientError as exc:
-            uri = ch["DataSource"]["S3DataSource"]["S3Uri"]
-            code = exc.response.get("Error", {}).get("Code", "")
-            if current is not None and code in ("403", "AccessDenied", "Forbidden"):  # AWS's wording
-                raise DownloadError(
-                    f"Data download failed:Unable to download object {current} (AccessDenied: Access Denied)"
-                ) from None
-            raise DownloadError(f"Data download failed:Could not download {uri}: {exc}") from None
 
 
 def upload_model(ws: Path, s3: Any, uri: str) -> None:
@@ -175,9 +114,9 @@ def upload_output_data(ws: Path, s3: Any, model_uri: str) -> str | None:
     return uri
 
 
-def _run_script(ws: Path, spec: dict[str, Any]) -> int:
+def _run_script(ws: Path, spec: dict[str, Any], extra_env: dict[str, str] | None = None) -> int:
     global _algorithm
-    script = script_mode.UserScript(ws, spec)
+    script = script_mode.UserScript(ws, spec, extra_env)
     _algorithm = script.proc
     code = script.wait()
     if code != 0 and not _stopping:
@@ -185,10 +124,12 @@ def _run_script(ws: Path, spec: dict[str, Any]) -> int:
     return code
 
 
-def _train(ws: Path, spec: dict[str, Any]) -> int:
+def _train(ws: Path, spec: dict[str, Any], hosts: multi_host.MultiHostJob | None) -> int:
     global _algorithm
     if spec.get("framework"):
-        return _run_script(ws, spec)
+        return _run_script(ws, spec, hosts.script_env() if hosts else None)
+    if hosts is not None:
+        return hosts.train_xgboost(spec["algorithm_env"].get("SAGELOCAL_XGBOOST_VERSION"))
     env = {**os.environ, **spec["algorithm_env"], "SAGELOCAL_WORKSPACE": str(ws)}
     for k in ("SAGELOCAL_JOB_SPEC", "SAGELOCAL_STATUS_FD"):
         env.pop(k, None)
@@ -199,23 +140,44 @@ def _train(ws: Path, spec: dict[str, Any]) -> int:
 def run(spec: dict[str, Any], report: IO[str]) -> None:
     """All phases of one job; the outcome goes to `report` as the final `done` event."""
     ws = Path(spec["workspace"])
+    lock = threading.Lock()  # the Dask watchdog may report from its own thread
 
     def emit(event: str, **fields: Any) -> None:
-        report.write(json.dumps({"event": event, **fields}) + "\n")
-        report.flush()
+        with lock:
+            report.write(json.dumps({"event": event, **fields}) + "\n")
+            report.flush()
 
+    hosts = multi_host.MultiHostJob(ws, spec, emit) if spec.get("dask") else None
+    try:
+        _run_phases(ws, spec, emit, hosts)
+    finally:
+        if hosts is not None:
+            hosts.close()
+
+
+def _run_phases(ws: Path, spec: dict[str, Any], emit: Any, hosts: multi_host.MultiHostJob | None) -> None:
     emit("phase", status="Downloading")
     s3 = _s3(spec)
     try:
         write_config(ws, spec)
-        download(ws, s3, spec)
+        if hosts is None:
+            download(ws, s3, spec)
+        else:
+            hosts.start()
+            if spec.get("framework"):  # the entry point runs as algo-1: algo-1's share, here
+                download(ws, s3, spec, host_index=0, host_count=hosts.count)
+            else:
+                hosts.download(s3)
         if spec.get("framework"):
             script_mode.fetch_code(ws, s3, spec["hyperparameters"])
     except (DownloadError, script_mode.CodeError) as exc:
         emit("done", client_error=str(exc))
         return
+    except dask_cluster.CapacityError as exc:
+        emit("done", exit_code=1, failure=str(exc))
+        return
     emit("phase", status="Training")
-    code = _train(ws, spec)
+    code = _train(ws, spec, hosts)
     failure = ws / "output" / "failure"
     if code != 0 and not _stopping:
         text = failure.read_text(errors="replace") if failure.exists() else ""

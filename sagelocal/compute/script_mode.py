@@ -97,23 +97,25 @@ def training_env(ws: Path, spec: Mapping[str, Any], raw_hps: Mapping[str, str]) 
     input_data_config = json.loads((config / "inputdataconfig.json").read_text())
     resource_config = json.loads((config / "resourceconfig.json").read_text())
     channels = {name: str(ws / "input" / "data" / name) for name in sorted(input_data_config)}
+    hosts = sorted(resource_config.get("hosts") or ["algo-1"])
+    current = resource_config.get("current_host", hosts[0])
     return {
         "additional_framework_parameters": {
             k: v for k, v in framework.items() if k not in (PROGRAM, SUBMIT_DIR, LOG_LEVEL)
         },
         "channel_input_dirs": channels,
-        "current_host": "algo-1",
+        "current_host": current,
         "current_instance_type": spec.get("instance_type", "ml.m5.large"),
         "framework_module": FRAMEWORK_MODULES.get(spec.get("framework") or "", ""),
-        "hosts": ["algo-1"],
+        "hosts": hosts,
         "hyperparameters": user,
         "input_config_dir": str(config),
         "input_data_config": input_data_config,
         "input_dir": str(ws / "input"),
-        "is_master": True,
+        "is_master": current == hosts[0],
         "job_name": spec["name"],
         "log_level": int(framework.get(LOG_LEVEL, 20)),
-        "master_hostname": "algo-1",
+        "master_hostname": hosts[0],
         "model_dir": str(ws / "model"),
         "module_dir": str(framework.get(SUBMIT_DIR, "")),
         "module_name": program[:-3] if program.endswith(".py") else program,
@@ -249,7 +251,7 @@ class UserScript:
     """The running entry point: stdout goes to the job's log as is, stderr too (and its tail is
     kept for the failure message)."""
 
-    def __init__(self, ws: Path, spec: Mapping[str, Any]) -> None:
+    def __init__(self, ws: Path, spec: Mapping[str, Any], extra_env: Mapping[str, str] | None = None) -> None:
         raw = spec["hyperparameters"]
         env = training_env(ws, spec, raw)
         self.code = ws / "code"
@@ -268,6 +270,7 @@ class UserScript:
         self.env = {**inherited, **user_env, **sm_environment(env), **aws_environment(spec, ws)}
         self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.code), os.environ.get("PYTHONPATH")]))
         self.env["PYTHONUNBUFFERED"] = "1"
+        self.env.update(extra_env or {})
         for k in ("SAGELOCAL_JOB_SPEC", "SAGELOCAL_STATUS_FD", "SAGELOCAL_WORKSPACE"):
             self.env.pop(k, None)
         self._tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)

@@ -41,7 +41,7 @@ class JobEvents(Protocol):
     """What the supervisor reports; the service persists each call before returning."""
 
     def phase(self, status: str) -> None: ...
-    def log(self, line: str) -> None: ...
+    def log(self, line: str, host: str = "algo-1") -> None: ...
     def finished(self, outcome: Outcome) -> None: ...
 
 
@@ -69,6 +69,8 @@ class JobSpec:
     refresh_every: float = 1800.0
     framework: str | None = None  # script mode's framework (images.Algorithm.framework)
     instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    dask: dict[str, str] | None = None  # the Dask backend's scheduler address and worker memory
 
     @property
     def credentials_file(self) -> Path:
@@ -114,7 +116,7 @@ def _outcome(done: dict[str, Any] | None, code: int, stop_reason: str | None) ->
         return Outcome("Failed", "Failed", f"ClientError: {done['client_error']}")
     if done.get("exit_code", 0) != 0:
         text = done.get("failure") or f"Algorithm exited with code {done['exit_code']}"
-        if not text.startswith(("ClientError:", "AlgorithmError:")):
+        if not text.startswith(("ClientError:", "AlgorithmError:", "CapacityError:")):
             # built-in algorithms classify their own failures (output/failure); anything else is the algorithm's
             text = f"AlgorithmError: {text}"
         return Outcome("Failed", "Failed", text)
@@ -135,6 +137,8 @@ def _pump_status(fd: int, events: JobEvents, done: list[dict[str, Any]]) -> None
                 continue
             if msg.get("event") == "phase":
                 events.phase(str(msg["status"]))
+            elif msg.get("event") == "log":  # a line of another host than algo-1 (the process's own output)
+                events.log(str(msg["line"]), str(msg.get("host", "algo-1")))
             elif msg.get("event") == "done":
                 done.append(msg)
 

@@ -31,6 +31,7 @@ def build_providers(db: Database, settings: Settings) -> dict[str, Provider]:
             hosting,
             notebook_url_ttl=settings.notebook_url_ttl,
             notebook_lifecycle_timeout=settings.notebook_lifecycle_timeout,
+            compute=settings.compute.for_job(),
         ),
         RuntimeProvider(hosting),
     ]

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from sagelocal.compute import images
-from sagelocal.compute.runner import DownloadError, channel_objects, split_s3_uri, write_config
+from sagelocal.compute.channels import DownloadError, channel_objects, split_s3_uri
+from sagelocal.compute.runner import write_config
 from sagelocal.compute.supervisor import INTERNAL_ERROR, JobHandle, JobSpec, Outcome, run_job
 from sagelocal.services.sagemaker.runs import LOG_GROUP, RECOVERED_REASON, JobRecorder, TrainingRunner
 from sagelocal.store.models.logs import LogEvent

@@ -114,6 +114,28 @@ def _container_log(message: str) -> None:
     print(time.strftime("[%Y-%m-%d:%H:%M:%S:INFO] ") + message, flush=True)
 
 
+def early_stopping(cfg: TrainConfig, has_validation: bool) -> list[Any]:
+    """The container's early stopping on the validation channel, if asked for and possible."""
+    import xgboost as xgb
+
+    if not (cfg.early_stopping_rounds and has_validation and cfg.eval_metrics):
+        return []
+    watched = cfg.stop_metric or cfg.eval_metrics[-1]
+    return [xgb.callback.EarlyStopping(
+        rounds=cfg.early_stopping_rounds, metric_name=watched, data_name="validation",
+        maximize=is_maximize(watched), save_best=True,
+    )]  # fmt: skip
+
+
+def train_failure(exc: Exception) -> XGBoostJobError:
+    """What a failed ``xgboost.train`` is reported as: the user's known mistakes, else the algorithm's."""
+    text = str(exc).split("\nStack trace:")[0]
+    for needle, message in CUSTOMER_ERRORS.items():
+        if needle in text:
+            return UserError(message)
+    return AlgorithmError(f"XGB train call failed with exception:\n {text}")
+
+
 def run_training(
     cfg: TrainConfig, dtrain: Any, dval: Any, version: str, model_dir: Path | None = None
 ) -> tuple[Any, _Monitor]:
@@ -129,12 +151,7 @@ def run_training(
     if cfg.save_model_on_termination:  # as the container: on SIGTERM keep the saved model and exit 0
         signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     callbacks = [_callback(monitor)]  # first: xgboost stops calling callbacks once one says "stop"
-    if cfg.early_stopping_rounds and dval is not None and cfg.eval_metrics:
-        watched = cfg.stop_metric or cfg.eval_metrics[-1]
-        callbacks.append(xgb.callback.EarlyStopping(
-            rounds=cfg.early_stopping_rounds, metric_name=watched, data_name="validation",
-            maximize=is_maximize(watched), save_best=True,
-        ))  # fmt: skip
+    callbacks += early_stopping(cfg, dval is not None)
     custom_fn = custom_metric_function(custom, params.get("objective", "")) if custom else None
     try:
         booster = xgb.train(
@@ -142,11 +159,7 @@ def run_training(
             callbacks=callbacks, verbose_eval=False,
         )  # fmt: skip
     except Exception as exc:
-        text = str(exc).split("\nStack trace:")[0]
-        for needle, message in CUSTOMER_ERRORS.items():
-            if needle in text:
-                raise UserError(message) from exc
-        raise AlgorithmError(f"XGB train call failed with exception:\n {text}") from exc
+        raise train_failure(exc) from exc
     return booster, monitor
 
 

@@ -118,10 +118,13 @@ class SageMakerProvider(Provider):
         hosting: Hosting | None = None,
         notebook_url_ttl: float = 300.0,
         notebook_lifecycle_timeout: float = 300.0,
+        compute: dict[str, str] | None = None,
     ) -> None:
         self.db = db
-        self.runner = TrainingRunner(db, home / "jobs", endpoint_url)
-        self.training = TrainingJobs(db, home / "jobs", self.runner.launch)
+        self.runner = TrainingRunner(db, home / "jobs", endpoint_url, compute)
+        self.training = TrainingJobs(
+            db, home / "jobs", self.runner.launch, multi_instance=compute is not None
+        )
         self.training.stop_job = self.runner.stop
         self.hosting = hosting or Hosting()
         self.deployer = Deployer(db, home, endpoint_url, self.hosting)

@@ -38,18 +38,27 @@ class JobRecorder:
     def __init__(self, db: Database, job: TrainingJob) -> None:
         self.db = db
         self.job_id = job.id
-        stream = f"{job.name}/algo-1-{int(utcnow().timestamp())}"
-        self.writer = BufferedLogWriter(db, job.account_id, job.region, LOG_GROUP, stream, max_delay=0.5)
+        self.job = (job.account_id, job.region, job.name)
+        self.epoch = int(utcnow().timestamp())
+        self.writers = {"algo-1": self._writer("algo-1")}
+        self.writer = self.writers["algo-1"]
         self._stop_flush = threading.Event()
         self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
         self._flusher.start()
 
+    def _writer(self, host: str) -> BufferedLogWriter:
+        """The log stream of one host: `<job>/algo-<i>-<epoch>`, as SageMaker names it."""
+        account, region, name = self.job
+        stream = f"{name}/{host}-{self.epoch}"
+        return BufferedLogWriter(self.db, account, region, LOG_GROUP, stream, max_delay=0.5)
+
     def _flush_loop(self) -> None:
         while not self._stop_flush.wait(0.5):
-            try:
-                self.writer.flush()
-            except Exception:
-                log.exception("flushing training job log")
+            for writer in list(self.writers.values()):
+                try:
+                    writer.flush()
+                except Exception:
+                    log.exception("flushing training job log")
 
     def phase(self, status: str) -> None:
         with self.db.write() as session:
@@ -62,14 +71,18 @@ class JobRecorder:
             add_transition(job, status, now)
             meter.record(session, job)
 
-    def log(self, line: str) -> None:
+    def log(self, line: str, host: str = "algo-1") -> None:
         # SageMaker's log shipper writes a tab as the syslog escape #011; the SDK's metric
         # regexes for the built-in algorithms match that text.
-        self.writer.write(line.replace("\t", "#011"))
+        writer = self.writers.get(host)
+        if writer is None:
+            writer = self.writers[host] = self._writer(host)
+        writer.write(line.replace("\t", "#011"))
 
     def finished(self, outcome: Outcome) -> None:
         self._stop_flush.set()
-        self.writer.close()
+        for writer in list(self.writers.values()):
+            writer.close()
         with self.db.write() as session:
             job = session.get(TrainingJob, self.job_id)
             if job is None:
@@ -92,8 +105,11 @@ class JobRecorder:
 class TrainingRunner:
     """Starts created jobs on a bounded pool, each in its own supervised child process."""
 
-    def __init__(self, db: Database, jobs_dir: Path, endpoint_url: str) -> None:
+    def __init__(
+        self, db: Database, jobs_dir: Path, endpoint_url: str, compute: dict[str, str] | None = None
+    ) -> None:
         self.db = db
+        self.compute = compute  # None: the local backend; else how jobs reach their Dask cluster
         self.jobs_dir = jobs_dir
         self.endpoint_url = endpoint_url
         workers = int(os.environ.get("SAGELOCAL_MAX_CONCURRENT_JOBS", "0")) or None
@@ -141,6 +157,8 @@ class TrainingRunner:
             algorithm_env=algorithm.env | request.get("Environment", {}),
             framework=algorithm.framework,
             instance_type=request["ResourceConfig"].get("InstanceType", "ml.m5.large"),
+            instance_count=int(request["ResourceConfig"].get("InstanceCount", 1)),
+            dask=self.compute,
             channels=request.get("InputDataConfig", []),
             input_mode=algo.get("TrainingInputMode", "File"),
             hyperparameters=request.get("HyperParameters", {}),

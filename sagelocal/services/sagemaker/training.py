@@ -141,7 +141,7 @@ def _summary(job: TrainingJob) -> dict[str, Any]:
     return out
 
 
-def _check_request(params: dict[str, Any]) -> None:
+def _check_request(params: dict[str, Any], multi_instance: bool) -> None:
     if "ServerlessJobConfig" in params:
         raise validation("Serverless training jobs are not supported by sagelocal.")
     for member, path in (
@@ -164,17 +164,21 @@ def _check_request(params: dict[str, Any]) -> None:
     names = [c["ChannelName"] for c in params.get("InputDataConfig", [])]
     if len(names) != len(set(names)):
         raise validation("Channel names must be unique within InputDataConfig.")
-    if params["ResourceConfig"].get("InstanceCount", 1) != 1:
-        raise validation("sagelocal runs training jobs on one instance: InstanceCount must be 1.")
+    if params["ResourceConfig"].get("InstanceCount", 1) != 1 and not multi_instance:
+        raise validation(
+            "sagelocal runs training jobs on one instance unless its server runs with --compute dask: "
+            "InstanceCount must be 1."
+        )
 
 
 class TrainingJobs:
     """The training-job operations. `launch` queues a freshly created job for execution."""
 
-    def __init__(self, db: Database, jobs_dir: Path, launch: Launcher) -> None:
+    def __init__(self, db: Database, jobs_dir: Path, launch: Launcher, multi_instance: bool = False) -> None:
         self.db = db
         self.jobs_dir = jobs_dir
         self.launch = launch
+        self.multi_instance = multi_instance  # the Dask backend trains on InstanceCount hosts
         self.stop_job: Callable[[str], bool] = lambda _key: False
 
     @staticmethod
@@ -190,7 +194,7 @@ class TrainingJobs:
         return job
 
     def create_training_job(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        _check_request(params)
+        _check_request(params, self.multi_instance)
         name: str = params["TrainingJobName"]
         job_arn = arn(ctx.region, ctx.account_id, "training-job", name)
         role = require_role(self.db, ctx, params["RoleArn"])
