@@ -71,6 +71,11 @@ class ComputeSettings:
         default_factory=lambda: os.environ.get("SAGELOCAL_DASK_WORKER_MEMORY", "").strip() or "auto"
     )
 
+    # How long a job waits for an existing cluster to have InstanceCount workers before CapacityError.
+    dask_worker_wait: float = field(
+        default_factory=lambda: seconds_from_env("SAGELOCAL_DASK_WORKER_WAIT", 60)
+    )
+
     def __post_init__(self) -> None:
         if self.backend not in COMPUTE_BACKENDS:
             raise ValueError(
@@ -83,7 +88,11 @@ class ComputeSettings:
         """What a job's process needs to reach its cluster (None: the local backend)."""
         if self.backend != "dask":
             return None
-        return {"scheduler": self.dask_scheduler or "", "worker_memory": self.dask_worker_memory}
+        return {
+            "scheduler": self.dask_scheduler or "",
+            "worker_memory": self.dask_worker_memory,
+            "worker_wait": str(self.dask_worker_wait),
+        }
 
 
 @dataclass(frozen=True)

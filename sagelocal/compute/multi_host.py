@@ -74,7 +74,10 @@ class MultiHostJob:
     def start(self) -> None:
         """Acquire the workers (CapacityError if the cluster has too few) and start the watchdog."""
         dask = self.spec["dask"]
-        self.cluster = dask_cluster.acquire(self.count, dask.get("scheduler") or None, dask["worker_memory"])
+        wait = float(dask.get("worker_wait", 60))
+        self.cluster = dask_cluster.acquire(
+            self.count, dask.get("scheduler") or None, dask["worker_memory"], wait
+        )
         kind = "a LocalCluster started for this job" if self.cluster.local else self.cluster.scheduler_address
         for host, address in self.cluster.hosts.items():
             limit = self.cluster.memory_limits.get(host, 0)
@@ -189,9 +192,8 @@ class MultiHostJob:
             self.cluster.close()
 
 
-def _remove_job_dirs(job: str) -> None:
+def _remove_job_dirs(job: str, dask_worker: Any = None) -> None:
+    """On each worker (`Client.run` passes `dask_worker`): remove the job's host directories."""
     import shutil
 
-    from distributed import get_worker
-
-    shutil.rmtree(Path(get_worker().local_directory) / "sagelocal-jobs" / job, ignore_errors=True)
+    shutil.rmtree(Path(dask_worker.local_directory) / "sagelocal-jobs" / job, ignore_errors=True)

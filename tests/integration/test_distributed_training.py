@@ -304,3 +304,69 @@ def test_a_set_larger_than_one_workers_memory_trains_across_two(
     print(f"{size / 2**30:.2f} GiB of CSV on 2 workers of 1 GiB: train AUC {auc:.4f}, "
           f"{desc['TrainingTimeInSeconds']} s")  # fmt: skip
     assert auc > 0.9
+
+
+@pytest.fixture(scope="module")
+def existing_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A Dask cluster started on its own, as a team would run one: `dask scheduler` and two `dask worker`s."""
+    root = tmp_path_factory.mktemp("dask-cluster")
+    dask = str(Path(sys.executable).with_name("dask"))
+    info = root / "scheduler.json"
+    procs = [subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(info)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )]  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not info.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for i in range(2):
+        procs.append(subprocess.Popen(
+            [dask, "worker", "--scheduler-file", str(info), "--nthreads", "1", "--memory-limit", "1GiB",
+             "--no-dashboard", "--local-directory", str(root / f"worker-{i}"), "--name", f"w{i}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))  # fmt: skip
+    try:
+        yield json.loads(info.read_text())["address"], root
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+
+
+def test_an_existing_cluster_named_by_address(
+    existing_cluster: tuple[str, Path], bank: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`--dask-scheduler tcp://...`: jobs take InstanceCount of its workers (downloading into the workers'
+    own directories, tidied afterwards); asking for more workers than it has ends in CapacityError."""
+    address, root = existing_cluster
+    home = tmp_path_factory.mktemp("dask-existing-home")
+    env = dict(os.environ) | {"SAGELOCAL_DASK_WORKER_WAIT": "3"}
+    with ServerProcess(home, extra_args=["--dask-scheduler", address], env=env) as server:
+        aws = AwsClients(server)
+        role = sagemaker_role(
+            aws.client("iam"), aws.client("sts").get_caller_identity()["Account"], "ClusterRole"
+        )
+        bucket = "sagemaker-existing-cluster"
+        s3, sm = aws.client("s3"), aws.client("sagemaker")
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": server.region})
+        s3.upload_file(str(bank[0]), bucket, "bank/train/train.csv")
+        sm.create_training_job(
+            **_request("on-the-team-cluster", role, bucket, "bank/train", "FullyReplicated")
+        )
+        desc = _wait(sm, "on-the-team-cluster")
+        assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
+        streams = _streams(aws, "on-the-team-cluster")
+        assert sorted(streams) == ["algo-1", "algo-2"]
+        assert all(address in text for text in streams.values())
+        assert not list(root.glob("worker-*/**/on-the-team-cluster"))  # the hosts' directories are gone
+
+        sm.create_training_job(
+            **_request("too-many-hosts", role, bucket, "bank/train", "FullyReplicated", count=3)
+        )
+        desc = _wait(sm, "too-many-hosts")
+        assert desc["TrainingJobStatus"] == "Failed"
+        assert desc["FailureReason"] == (
+            "CapacityError: Unable to provision requested ML compute capacity. "
+            "Please retry using a different ML instance type."
+        )

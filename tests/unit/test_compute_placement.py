@@ -34,16 +34,18 @@ def test_sharded_with_more_hosts_than_objects_leaves_some_hosts_empty() -> None:
 
 
 def test_compute_settings_validate_and_a_scheduler_implies_dask(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SAGELOCAL_COMPUTE", "SAGELOCAL_DASK_SCHEDULER", "SAGELOCAL_DASK_WORKER_MEMORY"):
+    names = ("COMPUTE", "DASK_SCHEDULER", "DASK_WORKER_MEMORY", "DASK_WORKER_WAIT")
+    for name in (f"SAGELOCAL_{n}" for n in names):
         monkeypatch.delenv(name, raising=False)
     assert ComputeSettings().for_job() is None  # local by default
     assert ComputeSettings(dask_scheduler="tcp://10.0.0.5:8786").for_job() == {
         "scheduler": "tcp://10.0.0.5:8786",
         "worker_memory": "auto",
+        "worker_wait": "60",
     }
     monkeypatch.setenv("SAGELOCAL_COMPUTE", "dask")
     monkeypatch.setenv("SAGELOCAL_DASK_WORKER_MEMORY", "2GiB")
-    assert ComputeSettings().for_job() == {"scheduler": "", "worker_memory": "2GiB"}
+    assert ComputeSettings().for_job() == {"scheduler": "", "worker_memory": "2GiB", "worker_wait": "60"}
     with pytest.raises(ValueError, match="must be one of local, dask"):
         ComputeSettings(backend="kubernetes")
 
