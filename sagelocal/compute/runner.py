@@ -7,8 +7,9 @@ the job's log. S3 I/O uses the job role's temporary credentials, read from the f
 names (the supervisor keeps it fresh) at the start of each S3 phase, against the platform's own
 endpoint. In script mode (``spec["framework"]`` set) it also fetches the source directory and
 runs the user's entry point (`script_mode`) instead of a built-in algorithm. A non-empty
-``output/data`` goes to ``output.tar.gz`` beside ``model.tar.gz``. Imports only the standard
-library, boto3 and `sagelocal.compute`, never `sagelocal.services`.
+``output/data`` goes to ``output.tar.gz`` beside ``model.tar.gz``. With the Dask backend
+(``spec["dask"]``) the hosts are Dask workers (`multi_host`). Imports only the standard library,
+boto3 and `sagelocal.compute` (and, on Dask, the distributed algorithm), never `sagelocal.services`.
 """
 
 from __future__ import annotations
