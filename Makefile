@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench install install-dev browser clean
+.PHONY: demo test test-postgres lint bench install install-dev browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,18 @@ test: install-dev browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
+
+# The store and API tests again, every server's store in a PostgreSQL database of its own:
+# $SAGELOCAL_TEST_POSTGRES names an administrator URL (.ci/run starts a private cluster for it).
+PG_TESTS := tests/unit/test_store.py $(patsubst %,tests/integration/test_%.py,authentication billing \
+  concurrent_updates durability endpoints iam_api iam_enforcement logs_api models_api \
+  notebook_configs_api request_errors s3_boto3 s3_durability s3_errors s3_presigned sts \
+  training_api transform)
+
+test-postgres: install-dev
+	@test -n "$$SAGELOCAL_TEST_POSTGRES" || \
+	  { echo "set SAGELOCAL_TEST_POSTGRES to a PostgreSQL administrator URL" >&2; exit 2; }
+	$(BIN)/pytest -q $(PG_TESTS)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -20,7 +20,7 @@ from typing import TextIO
 from sagelocal.services.base import utcnow
 from sagelocal.services.iam.identity import bootstrap_admin
 from sagelocal.settings import Settings
-from sagelocal.store.db import Database
+from sagelocal.store.db import Database, normalise_url
 from sagelocal.store.models.platform import PlatformFact
 
 PROFILE = "sagelocal"
@@ -69,10 +69,21 @@ def _profiles(settings: Settings, key_id: str, secret: str) -> tuple[str, str]:
     return texts[0], texts[1]
 
 
+def _record_database(settings: Settings, db: Database) -> None:
+    """Name the home's database in the home when it is not the default, so later commands given
+    only `--home` open the same store (and its admin), not a new SQLite one. It may hold a
+    password: readable by the owner only."""
+    if db.url == normalise_url(settings.default_database_url).render_as_string(hide_password=False):
+        settings.database_url_record.unlink(missing_ok=True)
+    elif not settings.database_url_record.exists() or settings.database_url_record.read_text() != db.url:
+        _write_private(settings.database_url_record, db.url)
+
+
 def initialise(settings: Settings, db: Database) -> HomeInfo:
     """Migrate the store and make sure the account, admin and profiles exist."""
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     db.migrate()
+    _record_database(settings, db)
     account_id = _fact(db, "account_id", str(secrets.randbelow(9 * 10**11) + 10**11))
     _fact(db, "created_at", utcnow().isoformat())
     key_id, secret = bootstrap_admin(db, account_id)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 DEFAULT_PORT = 4570
 DEFAULT_REGION = "ap-northeast-1"
+# A file in the home naming its database URL, when that is not SQLite in the home.
+DATABASE_URL_RECORD = "database-url"
 
 
 def default_home() -> Path:
@@ -126,7 +128,20 @@ class Settings:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
 
+    @property
+    def default_database_url(self) -> str:
+        """SQLite in the home."""
+        return f"sqlite:///{self.home / 'sagelocal.db'}"
+
+    @property
+    def database_url_record(self) -> Path:
+        """Where the home names its database when that is not the default (see `home.initialise`)."""
+        return self.home / DATABASE_URL_RECORD
+
     def resolved_database_url(self) -> str:
-        """The SQLAlchemy URL: explicit, then `$SAGELOCAL_DATABASE_URL`, else SQLite in the home."""
+        """The SQLAlchemy URL: explicit, then `$SAGELOCAL_DATABASE_URL`, then the database the home
+        was last opened with (so `--home` alone finds a server's PostgreSQL), else SQLite in the home."""
         url = self.database_url or os.environ.get("SAGELOCAL_DATABASE_URL")
-        return url or f"sqlite:///{self.home / 'sagelocal.db'}"
+        if not url and self.database_url_record.is_file():
+            url = self.database_url_record.read_text().strip()
+        return url or self.default_database_url

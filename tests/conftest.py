@@ -1,4 +1,7 @@
-"""Fixtures: a real sagelocal server on a free loopback port in a temporary home, and real clients."""
+"""Fixtures: a real sagelocal server on a free loopback port in a temporary home, and real clients.
+
+With `$SAGELOCAL_TEST_POSTGRES` set (see tests/pg_support.py), every server any test starts keeps
+its store in a fresh PostgreSQL database of its own home's, instead of SQLite in the home."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import pytest
 from botocore.config import Config
 
 from sagelocal.launcher import ServerProcess
+from tests.pg_support import TestDatabases, admin_url
 
 AWS_CLI = str(Path(sys.executable).with_name("aws"))
 
@@ -64,6 +68,45 @@ class AwsClients:
     def cli_json(self, *args: str) -> Any:
         out = self.cli(*args).stdout
         return json.loads(out) if out.strip() else None
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[TestDatabases | None]:
+    """The PostgreSQL databases made for this session (None without `$SAGELOCAL_TEST_POSTGRES`)."""
+    admin = admin_url()
+    if admin is None:
+        yield None
+        return
+    databases = TestDatabases(admin)
+    try:
+        yield databases
+    finally:
+        databases.drop_all()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def servers_on_postgres(postgres: TestDatabases | None) -> Iterator[None]:
+    """Give every ServerProcess started without `--database-url` its home's own PostgreSQL
+    database (the same one again when a test restarts a server on that home)."""
+    if postgres is None:
+        yield
+        return
+    original = ServerProcess.start
+    databases: dict[Path, str] = {}
+
+    def start(self: ServerProcess, timeout: float = 60.0) -> ServerProcess:
+        if "--database-url" not in self.extra_args:
+            home = self.home.resolve()
+            if home not in databases:
+                databases[home] = postgres.create()
+            self.extra_args = [*self.extra_args, "--database-url", databases[home]]
+        return original(self, timeout)
+
+    ServerProcess.start = start  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ServerProcess.start = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

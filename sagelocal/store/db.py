@@ -1,4 +1,8 @@
-"""The database: engine set-up (SQLite WAL by default, PostgreSQL by URL), migrations, transactions."""
+"""The database: engine set-up (SQLite WAL by default, PostgreSQL by URL), migrations, transactions.
+
+Both backends give the same transaction semantics: `read()` is a consistent snapshot, and `write()`
+transactions run one at a time (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory
+lock taken first), so a read-modify-write inside `write()` never loses a concurrent update."""
 
 from __future__ import annotations
 
@@ -9,11 +13,26 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# How long a writer waits for another (SQLite's busy_timeout, PostgreSQL's lock_timeout).
+LOCK_TIMEOUT_MS = 30_000
+# The PostgreSQL advisory lock every write transaction holds ("sagelocal" in ASCII). Advisory locks
+# are per database, so several sagelocal databases on one cluster do not contend.
+WRITE_LOCK_KEY = 0x73_61_67_65_6C_6F_63_61
+
+
+def normalise_url(url: str) -> URL:
+    """The SQLAlchemy URL for `url`; `postgresql://` and `postgres://` (as libpq and most
+    hosting services write them) select psycopg 3, the driver the `postgres` extra installs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -27,7 +46,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={LOCK_TIMEOUT_MS}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -40,29 +59,40 @@ class Database:
     """One engine and its session factories. Use `write()` for transactions that change data."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"future": True}
+        parsed = normalise_url(url)
+        self.url = parsed.render_as_string(hide_password=False)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.is_postgresql = parsed.get_backend_name() == "postgresql"
+        kwargs: dict[str, Any] = {"future": True, "pool_size": 8, "max_overflow": 16}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-            kwargs["pool_size"] = 8
-            kwargs["max_overflow"] = 16
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": LOCK_TIMEOUT_MS / 1000}
         else:
             kwargs["pool_pre_ping"] = True
-        self.engine = create_engine(url, **kwargs)
+        if self.is_postgresql:
+            kwargs["connect_args"] = {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS} -c timezone=UTC"}
+        self.engine = create_engine(parsed, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        reads = self.engine
+        if self.is_postgresql:  # a snapshot, as SQLite's WAL readers get; never a writer
+            reads = self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        self._read = sessionmaker(reads, expire_on_commit=False)
         self._write = sessionmaker(
             self.engine.execution_options(sagelocal_write=True), expire_on_commit=False
         )
+
+    def _lock_for_write(self, conn: Connection | Session) -> None:
+        """Wait until no other write transaction runs (PostgreSQL; SQLite's BEGIN IMMEDIATE did)."""
+        if self.is_postgresql:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (runs on every start; idempotent)."""
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         cfg.attributes["connection_url"] = self.url
-        with self.engine.begin() as conn:
+        with self.engine.execution_options(sagelocal_write=True).begin() as conn:
+            self._lock_for_write(conn)  # servers starting together migrate one after the other
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
@@ -74,8 +104,10 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction: committed (durably) when the block exits, rolled back on error."""
+        """A write transaction: committed (durably) when the block exits, rolled back on error.
+        Write transactions run one at a time, each seeing every earlier one's commit."""
         with self._write() as session, session.begin():
+            self._lock_for_write(session)
             yield session
 
     def dispose(self) -> None:

@@ -79,6 +79,21 @@ def test_list_roles_paginator(aws: AwsClients) -> None:
         iam.delete_role(RoleName=n)
 
 
+def test_list_users_pages_in_byte_order_whatever_the_database_collation(aws: AwsClients) -> None:
+    """Names a language collation orders differently (punctuation: `a-1` < `a.1` < `a_1` < `ab` in
+    byte order) come one page at a time, each once, in byte order, on every store backend."""
+    iam = aws.client("iam")
+    prefix = f"/{unique('collate')}/"
+    names = sorted(f"{base}-{uuid.uuid4().hex[:6]}" for base in ("a_1", "a-1", "a.1", "ab", "a-c", "A+1"))
+    for n in names:
+        iam.create_user(UserName=n, Path=prefix)
+    pages = iam.get_paginator("list_users").paginate(PathPrefix=prefix, PaginationConfig={"PageSize": 1})
+    seen = [u["UserName"] for p in pages for u in p["Users"]]
+    assert seen == sorted(names, key=str.lower)
+    for n in names:
+        iam.delete_user(UserName=n)
+
+
 def test_errors_with_boto3(aws: AwsClients) -> None:
     iam = aws.client("iam")
     name = unique("dup")

@@ -119,11 +119,14 @@ def page(
     *,
     descending: bool = False,
 ) -> tuple[list[T], dict[str, Any]]:
-    """One page of `items` (already sorted by `key`) per `Marker`/`MaxItems`.
+    """One page of `items`, in `key` order, per `Marker`/`MaxItems`.
 
     Returns the page and the paging output members: `IsTruncated`, and `Marker` when truncated.
     The marker names the last item returned, so deletions between pages do not skip items.
+    Sorting here, not trusting the query's ORDER BY, keeps the order the marker is compared in
+    (code points) on a PostgreSQL whose collation orders `a-1`, `a_1` and `ab` otherwise.
     """
+    items = sorted(items, key=key, reverse=descending)
     max_items = int(params.get("MaxItems") or DEFAULT_MAX_ITEMS)
     start = 0
     if params.get("Marker"):
