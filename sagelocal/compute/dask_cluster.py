@@ -95,8 +95,10 @@ def acquire(n: int, scheduler: str | None, worker_memory: str, timeout: float = 
 class Watchdog:
     """Polls the scheduler; calls `on_lost(host, why)` once if a job's worker (or the scheduler) goes."""
 
-    def __init__(self, cluster: Cluster, on_lost: Callable[[str, str], None], every: float = 0.5) -> None:
-        self.cluster, self.on_lost, self.every = cluster, on_lost, every
+    def __init__(
+        self, cluster: Cluster, on_lost: Callable[[str, str], None], every: float = 0.5, grace: float = 3.0
+    ) -> None:
+        self.cluster, self.on_lost, self.every, self.grace = cluster, on_lost, every, grace
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="sagelocal-dask-watchdog", daemon=True)
 
@@ -132,18 +134,24 @@ class Watchdog:
 
     def _watch(self) -> None:
         unreachable_since: float | None = None
+        missing_since: dict[str, float] = {}
         while not self._done.wait(self.every):
+            now = time.monotonic()
             try:
                 found = self.missing()
                 unreachable_since = None
             except Exception as exc:
-                now = time.monotonic()
                 unreachable_since = unreachable_since or now
                 if now - unreachable_since > 15:
                     self._fire("algo-1", f"the Dask scheduler stopped answering ({exc})")
                     return
                 continue
-            if found is not None:
+            if found is None:
+                missing_since.clear()
+                continue
+            # a worker whose connection blips re-registers at once; one that died stays gone
+            first = missing_since.setdefault(found[0], now)
+            if now - first >= self.grace:
                 self._fire(*found)
                 return
 

@@ -34,6 +34,10 @@ WORKER_MEMORY = 2**30
 IMAGE = "354813040037.dkr.ecr.ap-northeast-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 GROUP = "/aws/sagemaker/TrainingJobs"
 
+BANK_CHANNELS = {
+    "train": ["bank/train", "FullyReplicated"],
+    "validation": ["bank/validation", "FullyReplicated"],
+}
 SDK_FIT = """
 import json, sys
 import sagelocal.compat.sagemaker_sdk  # noqa: F401
@@ -41,12 +45,12 @@ from sagemaker import image_uris
 from sagemaker.estimator import Estimator
 from sagemaker.inputs import TrainingInput
 
-role, bucket, region, hyperparameters = sys.argv[1:5]
+role, bucket, region, hyperparameters, channels = sys.argv[1:6]
 xgb = Estimator(image_uris.retrieve("xgboost", region, "1.7-1"), role, instance_count=2,
                 instance_type="ml.m5.xlarge", output_path=f"s3://{bucket}/output")
 xgb.set_hyperparameters(**json.loads(hyperparameters))
-xgb.fit({"train": TrainingInput(f"s3://{bucket}/bank/train", content_type="csv"),
-         "validation": TrainingInput(f"s3://{bucket}/bank/validation", content_type="csv")}, logs=True)
+xgb.fit({name: TrainingInput(f"s3://{bucket}/{prefix}", content_type="csv", distribution=distribution)
+         for name, (prefix, distribution) in json.loads(channels).items()}, logs=True)
 print("MODEL", xgb.model_data)
 print("JOB", xgb.latest_training_job.name)
 """
@@ -138,6 +142,24 @@ def _wait(sm: Any, name: str, timeout: float = 300) -> dict[str, Any]:
     raise AssertionError(f"{name} still {desc['TrainingJobStatus']} after {timeout} s")
 
 
+def _sdk_fit(aws: AwsClients, role: str, bucket: str, hps: dict[str, Any], channels: dict[str, Any]) -> str:
+    """The SDK v2's Estimator(instance_count=2).fit(..., logs=True) in a subprocess; its stdout."""
+    env = aws.env | {"SAGEMAKER_SUPPRESS_V2_WARNING": "1"}
+    args = [
+        sys.executable,
+        "-c",
+        SDK_FIT,
+        role,
+        bucket,
+        aws.server.region,
+        json.dumps(hps),
+        json.dumps(channels),
+    ]
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    return proc.stdout
+
+
 def test_sdk_two_instances_on_bank_data_score_like_one(
     dask_aws: AwsClients, setup: tuple[str, str], bank: tuple[Path, Path]
 ) -> None:
@@ -147,11 +169,7 @@ def test_sdk_two_instances_on_bank_data_score_like_one(
     import xgboost
 
     role, bucket = setup
-    env = dask_aws.env | {"SAGEMAKER_SUPPRESS_V2_WARNING": "1"}
-    args = [sys.executable, "-c", SDK_FIT, role, bucket, dask_aws.server.region, json.dumps(TUTORIAL)]
-    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
-    out = proc.stdout
+    out = _sdk_fit(dask_aws, role, bucket, TUTORIAL, BANK_CHANNELS)
     rounds = re.findall(r"\[(\d+)\]#011train-logloss:[0-9.]+#011validation-logloss:", out)
     assert [int(r) for r in rounds] == list(range(100)), out[-3000:]  # logged once, not once per worker
     job = out.split("JOB ", 1)[1].split()[0]
@@ -289,11 +307,12 @@ def test_a_set_larger_than_one_workers_memory_trains_across_two(
         size += len(body)
         s3.put_object(Bucket=bucket, Key=f"big/part-{i:02d}.csv", Body=body)
     assert size > WORKER_MEMORY, (size, WORKER_MEMORY)
-    request = _request("dask-bigger-than-a-worker", role, bucket, "big/", "ShardedByS3Key", eval_metric="auc")
-    sm.create_training_job(**request)
-    desc = _wait(sm, "dask-bigger-than-a-worker", timeout=400)
+    hps = {"objective": "binary:logistic", "num_round": 5, "max_depth": 3, "eval_metric": "auc"}
+    out = _sdk_fit(dask_aws, role, bucket, hps, {"train": ["big/", "ShardedByS3Key"]})
+    job = out.split("JOB ", 1)[1].split()[0]
+    desc = sm.describe_training_job(TrainingJobName=job)
     assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
-    streams = _streams(dask_aws, "dask-bigger-than-a-worker")
+    streams = _streams(dask_aws, job)
     half = objects * rows // 2
     assert {host: _rows(text) for host, text in streams.items()} == {"algo-1": half, "algo-2": half}
     for text in streams.values():
@@ -314,7 +333,7 @@ def existing_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
     info = root / "scheduler.json"
     procs = [subprocess.Popen(
         [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(info)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=(root / "scheduler.log").open("w"),
     )]  # fmt: skip
     deadline = time.monotonic() + 60
     while not info.exists() and time.monotonic() < deadline:
@@ -323,7 +342,7 @@ def existing_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         procs.append(subprocess.Popen(
             [dask, "worker", "--scheduler-file", str(info), "--nthreads", "1", "--memory-limit", "1GiB",
              "--no-dashboard", "--local-directory", str(root / f"worker-{i}"), "--name", f"w{i}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=(root / f"worker-{i}.log").open("w"),
         ))  # fmt: skip
     try:
         yield json.loads(info.read_text())["address"], root
@@ -355,7 +374,8 @@ def test_an_existing_cluster_named_by_address(
             **_request("on-the-team-cluster", role, bucket, "bank/train", "FullyReplicated")
         )
         desc = _wait(sm, "on-the-team-cluster")
-        assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
+        logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(root.glob("*.log")))
+        assert desc["TrainingJobStatus"] == "Completed", f"{desc.get('FailureReason')}\n{logs}"
         streams = _streams(aws, "on-the-team-cluster")
         assert sorted(streams) == ["algo-1", "algo-2"]
         assert all(address in text for text in streams.values())
