@@ -138,3 +138,22 @@ def test_timestamps_come_back_aware_utc(db: Database) -> None:
     with pytest.raises(Exception, match="naive"), db.write() as s:
         s.add(PlatformFact(key="x", value="y"))
         s.get(StsSession, "ASIAX").expiration = datetime(2026, 1, 1)  # type: ignore[union-attr]
+
+
+def test_a_process_printing_nul_does_not_stall_its_log(db: Database) -> None:
+    """PostgreSQL cannot store NUL in text; the internal log writer (job, endpoint and notebook output)
+    turns it into U+FFFD rather than retrying a refused batch for ever."""
+    from sqlalchemy import select
+
+    from sagelocal.services.logs import BufferedLogWriter
+    from sagelocal.store.models.logs import LogEvent
+
+    with BufferedLogWriter(
+        db, "123456789012", "ap-northeast-1", "/aws/sagemaker/TrainingJobs", "j/algo-1-1"
+    ) as w:
+        w.write("before\n")
+        w.write("bin\x00ary\n")
+        w.write("after\n")
+    with db.read() as session:
+        messages = list(session.scalars(select(LogEvent.message).order_by(LogEvent.id)))
+    assert messages == ["before", "bin\ufffdary", "after"]

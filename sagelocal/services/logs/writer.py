@@ -243,8 +243,10 @@ class BufferedLogWriter:
         self._lock = threading.Lock()
 
     def write(self, message: str, timestamp_ms: int | None = None) -> None:
-        """Queue one line (a trailing newline is stripped); flush when the batch is due."""
-        line = message.rstrip("\r\n")
+        """Queue one line (a trailing newline is stripped); flush when the batch is due. A NUL
+        character becomes U+FFFD: PostgreSQL cannot store NUL in text, and a batch it refuses would
+        be retried for ever, stalling the stream (a process printing binary must not do that)."""
+        line = message.rstrip("\r\n").replace("\x00", "\ufffd")
         with self._lock:
             if not self._pending:
                 self._oldest = time.monotonic()
