@@ -14,6 +14,7 @@ threads use. The point of distribution here is the memory ceiling (each worker h
 that the distributed model is as good as the single-node one.
 
     .venv/bin/python bench/distributed.py [--rows 2000000] [--repeats 2]
+    .venv/bin/python bench/distributed.py --ceiling   # 1.09 GiB of CSV: one 1 GiB worker vs two
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def csv_bytes(x: np.ndarray, y: np.ndarray) -> bytes:
     return sink.getvalue()
 
 
-def run_job(sm: Any, name: str, role: str, bucket: str, count: int) -> dict[str, Any]:
+def run_job(
+    sm: Any, name: str, role: str, bucket: str, count: int, hps: dict[str, str] = HPS
+) -> dict[str, Any]:
     dist = "FullyReplicated" if count == 1 else "ShardedByS3Key"
     t0 = time.perf_counter()
     sm.create_training_job(
@@ -90,7 +93,7 @@ def run_job(sm: Any, name: str, role: str, bucket: str, count: int) -> dict[str,
         OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
         ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": count, "VolumeSizeInGB": 30},
         StoppingCondition={"MaxRuntimeInSeconds": 3600},
-        HyperParameters=HPS,
+        HyperParameters=hps,
     )
     while True:
         desc = sm.describe_training_job(TrainingJobName=name)
@@ -121,12 +124,70 @@ def holdout_auc(s3: Any, bucket: str, desc: dict[str, Any], x: np.ndarray, y: np
     return float(roc_auc_score(y, booster.predict(xgboost.DMatrix(x))))
 
 
+def decimal_csv(rng: np.random.Generator, rows: int, columns: int) -> bytes:
+    """`rows` lines of `columns` values `d.dddddd` (9 bytes of CSV each); label first, from features 1-2."""
+    digits = rng.integers(0, 10, size=(rows, columns, 7), dtype=np.uint8)
+    digits[:, 0, 0] = (digits[:, 1, 0] + digits[:, 2, 0]) >= 9
+    digits[:, 0, 1:] = 0
+    text = np.empty((rows, columns, 9), dtype=np.uint8)
+    text[:, :, 0] = digits[:, :, 0] + ord("0")
+    text[:, :, 1] = ord(".")
+    text[:, :, 2:8] = digits[:, :, 1:] + ord("0")
+    text[:, :, 8] = ord(",")
+    text[:, -1, 8] = ord("\n")
+    return text.tobytes()
+
+
+def ceiling() -> int:
+    """The memory ceiling: 1.09 GiB of CSV (24 objects, 3,264,000 rows x 40 values) on workers limited
+    to 1 GiB each. One worker (FullyReplicated) is expected to be killed at its limit; two workers
+    (ShardedByS3Key, half each) to complete. Exit 0 when both happen."""
+    outcome = {}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ServerProcess(
+            Path(tmp) / "home", extra_args=["--compute", "dask", "--dask-worker-memory", "1GiB"]
+        ) as server,
+    ):
+        creds = server.credentials()
+        sm, s3, iam = (
+            boto3.client(s, endpoint_url=server.endpoint_url, region_name=server.region, **creds)
+            for s in ("sagemaker", "s3", "iam")
+        )
+        role = iam.create_role(RoleName="BenchCeiling", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        iam.attach_role_policy(
+            RoleName="BenchCeiling", PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+        )
+        bucket = "sagemaker-bench-ceiling"
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": server.region})
+        rng, size = np.random.default_rng(10), 0
+        for i in range(24):
+            body = decimal_csv(rng, 136_000, 40)
+            size += len(body)
+            s3.put_object(Bucket=bucket, Key=f"train/part-{i:02d}.csv", Body=body)
+        print(f"{size / 2**30:.2f} GiB of CSV; each worker limited to 1 GiB")
+        hps = {"objective": "binary:logistic", "num_round": "5", "max_depth": "3", "eval_metric": "auc"}
+        for count in (1, 2):
+            try:
+                run = run_job(sm, f"ceiling-{count}", role, bucket, count, hps)
+                outcome[count] = f"Completed in {run['seconds']:.0f} s"
+            except SystemExit as failed:
+                outcome[count] = str(failed)
+            print(f"  {count} worker(s): {outcome[count]}")
+    return 0 if outcome[1].startswith("ceiling-1: Failed") and outcome[2].startswith("Completed") else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument(
+        "--ceiling", action="store_true", help="only the memory-ceiling check (see ceiling())"
+    )
     args = parser.parse_args()
+    if args.ceiling:
+        return ceiling()
 
     x, y = synthetic(args.rows, 20, seed=1)
     x_test, y_test = synthetic(200_000, 20, seed=2)
