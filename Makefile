@@ -38,7 +38,7 @@ test: install-dev browser
 # The store and API tests again, every server's store in a PostgreSQL database of its own:
 # $SAGELOCAL_TEST_POSTGRES names an administrator URL (.ci/run starts a private cluster for it).
 PG_TESTS := tests/unit/test_store.py $(patsubst %,tests/integration/test_%.py,authentication billing \
-  concurrent_updates durability endpoints iam_api iam_enforcement logs_api models_api \
+  concurrent_updates durability endpoints iam_api iam_enforcement iam_login_profiles logs_api models_api \
   notebook_configs_api request_errors s3_boto3 s3_durability s3_errors s3_presigned sts \
   training_api transform)
 

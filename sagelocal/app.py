@@ -51,7 +51,7 @@ def open_platform(settings: Settings) -> Platform:
     Raises HomeInUse if another server holds the home."""
     lock = lock_home(settings.home)
     db = Database(settings.resolved_database_url())
-    home = initialise(settings, db)
+    home = initialise(settings, db, issue_console_password=True)
     authenticator = Authenticator(
         CredentialStore(db), home.account_id, utcnow, settings.max_clock_skew_seconds
     )

@@ -65,6 +65,13 @@ def cmd_server(args: argparse.Namespace) -> int:
         f"region {settings.region}, account {platform.home.account_id})",
         flush=True,
     )
+    if platform.home.admin_console_password:
+        print(
+            f"Console sign-in for account {platform.home.account_id}: user admin, password "
+            f"{platform.home.admin_console_password}\n(shown this once and stored nowhere in clear; "
+            "change it with `aws iam update-login-profile --user-name admin --password ...`)",
+            flush=True,
+        )
     uvicorn.run(
         create_app(platform),
         host=settings.host,

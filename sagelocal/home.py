@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TextIO
 
 from sagelocal.services.base import utcnow
-from sagelocal.services.iam.identity import bootstrap_admin
+from sagelocal.services.iam.identity import ADMIN_USER, bootstrap_admin
+from sagelocal.services.iam.login_profiles import issue_admin_console_password
 from sagelocal.settings import Settings
 from sagelocal.store.db import Database, normalise_url
 from sagelocal.store.models.platform import PlatformFact
@@ -33,6 +34,8 @@ class HomeInfo:
     admin_secret_access_key: str
     config_file: Path
     credentials_file: Path
+    # The administrator's console password, only on the server start that issued it (shown once).
+    admin_console_password: str | None = None
 
 
 def _fact(db: Database, key: str, make: str) -> str:
@@ -79,8 +82,9 @@ def _record_database(settings: Settings, db: Database) -> None:
         _write_private(settings.database_url_record, db.url)
 
 
-def initialise(settings: Settings, db: Database) -> HomeInfo:
-    """Migrate the store and make sure the account, admin and profiles exist."""
+def initialise(settings: Settings, db: Database, issue_console_password: bool = False) -> HomeInfo:
+    """Migrate the store and make sure the account, admin and profiles exist; with
+    `issue_console_password` (the server's start), also the administrator's first console password."""
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     db.migrate()
     _record_database(settings, db)
@@ -92,7 +96,8 @@ def initialise(settings: Settings, db: Database) -> HomeInfo:
     config_text, creds_text = _profiles(settings, key_id, secret)
     _write_private(aws_dir / "config", config_text)
     _write_private(aws_dir / "credentials", creds_text)
-    return HomeInfo(account_id, key_id, secret, aws_dir / "config", aws_dir / "credentials")
+    password = issue_admin_console_password(db, account_id, ADMIN_USER) if issue_console_password else None
+    return HomeInfo(account_id, key_id, secret, aws_dir / "config", aws_dir / "credentials", password)
 
 
 class HomeInUse(RuntimeError):

@@ -10,6 +10,7 @@ from sagelocal.services.iam.actions import iam_actions
 from sagelocal.services.iam.attachments import AttachmentsMixin
 from sagelocal.services.iam.groups import GroupsMixin
 from sagelocal.services.iam.inline import InlineMixin
+from sagelocal.services.iam.login_profiles import LoginProfilesMixin
 from sagelocal.services.iam.policies import PoliciesMixin
 from sagelocal.services.iam.roles import RolesMixin
 from sagelocal.services.iam.simulate import SimulationMixin
@@ -21,6 +22,7 @@ from sagelocal.store.db import Database
 class IamProvider(
     UsersMixin,
     AccessKeysMixin,
+    LoginProfilesMixin,
     RolesMixin,
     GroupsMixin,
     PoliciesMixin,

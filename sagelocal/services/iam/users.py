@@ -30,6 +30,7 @@ from sagelocal.store.models.iam import (
     IamAccessKey,
     IamGroupMember,
     IamInlinePolicy,
+    IamLoginProfile,
     IamPolicyAttachment,
     IamUser,
 )
@@ -177,7 +178,9 @@ def _count(session: Session, model: Any, *where: Any) -> int:
 
 
 def _check_user_deletable(session: Session, user: IamUser) -> None:
-    """AWS refuses to delete a user that still owns keys, policies or group memberships."""
+    """AWS refuses to delete a user that still owns a console password, keys, policies or group memberships."""
+    if session.get(IamLoginProfile, user.user_id) is not None:
+        raise delete_conflict("Cannot delete entity, must delete login profile first.")
     if _count(session, IamAccessKey, IamAccessKey.user_id == user.user_id):
         raise delete_conflict("Cannot delete entity, must delete access keys first.")
     owned = (IamInlinePolicy.entity_type == ENTITY_USER, IamInlinePolicy.entity_id == user.user_id)

@@ -42,6 +42,19 @@ class IamUser(Base):
     tags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
+class IamLoginProfile(Base):
+    """A user's console password: an argon2id hash only (the password itself is never stored), and
+    whether it must be changed at the next sign-in."""
+
+    __tablename__ = "iam_login_profiles"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("iam_users.user_id"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12), index=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    password_reset_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    create_date: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class IamAccessKey(Base):
     """A user's long-term credential: `AKIA...` id, its secret, status and last use."""
 
