@@ -220,8 +220,12 @@ async def _send(send: Any, response: HttpResponse, head_only: bool) -> None:
 
 
 def create_app(platform: Platform) -> Any:
-    """The ASGI app: internal routes under /_sagelocal/, every AWS service on the rest."""
+    """The ASGI app: internal routes under /_sagelocal/, the web console under /console (and a
+    browser's unsigned GET of /), every AWS service on the rest."""
+    from sagelocal.console.app import PREFIX, Console, is_browser_at_root, is_console_request
+
     internal = _internal_app(platform)
+    console = Console(platform.db, platform.home.account_id, platform.settings.region).app()
     gateway = platform.gateway
 
     async def app(scope: Scope, receive: Any, send: Any) -> None:
@@ -244,6 +248,12 @@ def create_app(platform: Platform) -> Any:
             return
         if scope["path"].startswith(INTERNAL_PREFIX):
             await internal(scope, receive, send)
+            return
+        if is_console_request(scope):
+            await console(scope, receive, send)
+            return
+        if is_browser_at_root(scope):
+            await RedirectResponse(PREFIX + "/", status_code=302)(scope, receive, send)
             return
         request = _to_request(scope, receive)
         if not _streams_body(scope):
