@@ -225,7 +225,7 @@ def create_app(platform: Platform) -> Any:
     from sagelocal.console.app import PREFIX, Console, is_browser_at_root, is_console_request
 
     internal = _internal_app(platform)
-    console = Console(platform.db, platform.home.account_id, platform.settings.region).app()
+    console = Console(platform.db, platform.home.account_id, platform.settings.region, platform.gateway).app()
     gateway = platform.gateway
 
     async def app(scope: Scope, receive: Any, send: Any) -> None:

@@ -23,8 +23,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sagelocal.console.i18n import LANGUAGES, language, translator
+from sagelocal.console.pages import PAGES
 from sagelocal.console.sessions import COOKIE, ConsoleSession, SessionStore
 from sagelocal.console.throttle import SignInThrottle
+from sagelocal.services.base import ServiceError
 from sagelocal.services.iam.login_profiles import check_password
 
 PREFIX = "/console"
@@ -70,8 +72,8 @@ def find_service(query: str) -> str | None:
 class Console:
     """The console of one platform: its sessions, sign-in throttle and templates."""
 
-    def __init__(self, db: Any, account_id: str, region: str) -> None:
-        self.db, self.account_id, self.region = db, account_id, region
+    def __init__(self, db: Any, account_id: str, region: str, gateway: Any) -> None:
+        self.db, self.account_id, self.region, self.gateway = db, account_id, region, gateway
         self.sessions = SessionStore()
         self.throttle = SignInThrottle()
         self.templates = Environment(
@@ -139,7 +141,7 @@ class Console:
             self.throttle.failed(key)
             return self._signin_page(request, t["bad_credentials"], 401)
         self.throttle.succeeded(key)
-        session = self.sessions.open(self.account_id, found.name)
+        session = self.sessions.open(self.account_id, found.name, found.arn, found.user_id)
         response = secure(RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303))
         response.set_cookie(
             COOKIE,
@@ -175,7 +177,43 @@ class Console:
         match = next((s for s in SERVICES if s[0] == slug), None)
         if match is None:
             return self.render(request, "home.html", 404)
-        return self.render(request, "service.html", service=match)
+        build = PAGES.get(slug)
+        if build is None:
+            return self.render(request, "service.html", service=match)
+        context = await anyio.to_thread.run_sync(build, self._caller(request, session))
+        error = context["error"]
+        status = error.status if error is not None else 200
+        return self.render(request, f"{slug}.html", status, service=match, **context)
+
+    def _caller(self, request: Request, session: ConsoleSession) -> Any:
+        """`call(service, operation, params)` as the session's user (blocking: run it off the loop)."""
+        client = request.client.host if request.client else None
+
+        def call(service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            return self.gateway.call(service, operation, params, session.principal, self.region, client)  # type: ignore[no-any-return]
+
+        return call
+
+    async def open_notebook(self, request: Request) -> Response:
+        """Open JupyterLab: a presigned URL made as the user (CreatePresignedNotebookInstanceUrl), then on
+        to it. A link, as in AWS's console (a form could not follow the redirect to JupyterLab's own
+        origin under `form-action 'self'`); the SameSite=Strict session keeps other sites from using it."""
+        session = self.signed_in(request)
+        if isinstance(session, Response):
+            return session
+        params = {"NotebookInstanceName": request.path_params["name"]}
+        call = self._caller(request, session)
+        try:
+            made = await anyio.to_thread.run_sync(
+                call, "sagemaker", "CreatePresignedNotebookInstanceUrl", params
+            )
+        except ServiceError as err:
+            context = await anyio.to_thread.run_sync(PAGES["sagemaker"], call)
+            service = next(s for s in SERVICES if s[0] == "sagemaker")
+            return self.render(
+                request, "sagemaker.html", err.status, service=service, **context | {"error": err}
+            )
+        return secure(RedirectResponse(made["AuthorizedUrl"], status_code=303))
 
     async def search(self, request: Request) -> Response:
         session = self.signed_in(request)
@@ -205,6 +243,7 @@ class Console:
                 Route(PREFIX + "/home", self.home),
                 Route(PREFIX + "/search", self.search),
                 Route(PREFIX + "/services/{slug}", self.service),
+                Route(PREFIX + "/sagemaker/notebooks/{name}/open", self.open_notebook),
                 Route(PREFIX + "/lang/{lang}", self.set_language),
                 Mount(PREFIX + "/static", StaticFiles(directory=HERE / "static"), name="static"),
             ]

@@ -42,6 +42,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "コンソールのこのページはまだありません。ここに表示される内容はすべて、AWS CLI、boto3、"
         "SageMaker SDK で利用できます。",
     },
+    "notebook_instances": {"en": "Notebook instances", "ja": "ノートブックインスタンス"},
+    "buckets": {"en": "Buckets", "ja": "バケット"},
+    "name": {"en": "Name", "ja": "名前"},
+    "instance_type": {"en": "Instance type", "ja": "インスタンスタイプ"},
+    "status": {"en": "Status", "ja": "ステータス"},
+    "created": {"en": "Created", "ja": "作成日時"},
+    "actions": {"en": "Actions", "ja": "アクション"},
+    "open_jupyterlab": {"en": "Open JupyterLab", "ja": "JupyterLab を開く"},
+    "no_notebooks": {"en": "No notebook instances.", "ja": "ノートブックインスタンスはありません。"},
+    "no_buckets": {"en": "No buckets.", "ja": "バケットはありません。"},
+    "more_soon": {
+        "en": "Creating, changing and deleting from the console is not built yet: use the AWS CLI, boto3 or "
+        "the SageMaker SDK.",
+        "ja": "コンソールからの作成・変更・削除はまだありません。AWS CLI、boto3、SageMaker SDK を使ってください。",
+    },
     "svc_sagemaker": {"en": "Amazon SageMaker", "ja": "Amazon SageMaker"},
     "svc_s3": {"en": "Amazon S3", "ja": "Amazon S3"},
     "svc_iam": {"en": "IAM", "ja": "IAM"},

@@ -9,6 +9,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from sagelocal.services.base import Principal
+
 SESSION_SECONDS = 12 * 3600
 COOKIE = "sagelocal-console"
 
@@ -18,8 +20,15 @@ class ConsoleSession:
     token: str
     account_id: str
     user_name: str
+    user_arn: str
+    user_id: str
     expires: float
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+    @property
+    def principal(self) -> Principal:
+        """The IAM user the console acts as: every action is authorized as this user's."""
+        return Principal(account_id=self.account_id, arn=self.user_arn, user_id=self.user_id, kind="user")
 
 
 class SessionStore:
@@ -31,10 +40,9 @@ class SessionStore:
         self._sessions: dict[str, ConsoleSession] = {}
         self._lock = threading.Lock()
 
-    def open(self, account_id: str, user_name: str) -> ConsoleSession:
-        session = ConsoleSession(
-            secrets.token_urlsafe(32), account_id, user_name, self._now() + self.lifetime
-        )
+    def open(self, account_id: str, user_name: str, user_arn: str, user_id: str) -> ConsoleSession:
+        expires = self._now() + self.lifetime
+        session = ConsoleSession(secrets.token_urlsafe(32), account_id, user_name, user_arn, user_id, expires)
         with self._lock:
             self._sessions[session.token] = session
         return session

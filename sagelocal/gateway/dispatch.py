@@ -40,7 +40,7 @@ from sagelocal.gateway.s3_post import (
 from sagelocal.gateway.sigv4_canonical import signing_key
 from sagelocal.gateway.upload import load_small_body, spool_upload, verify_small_body_digests
 from sagelocal.services.authz_requests import ActionRequest
-from sagelocal.services.base import NotImplementedOperation, Provider, RequestContext, ServiceError
+from sagelocal.services.base import NotImplementedOperation, Principal, Provider, RequestContext, ServiceError
 
 log = logging.getLogger("sagelocal.gateway")
 
@@ -156,6 +156,39 @@ class Gateway:
             if isinstance(request.body, SpooledBody):
                 request.body.discard()  # a no-op once the provider adopted the file
         return self._finish(service, response, request_id)
+
+    def call(
+        self,
+        service: str,
+        operation: str,
+        params: dict[str, Any],
+        principal: Principal,
+        region: str | None = None,
+        source_ip: str | None = None,
+    ) -> dict[str, Any]:
+        """One operation for a caller that is already authenticated (the web console's signed-in
+        user): the model's validation, the principal's IAM authorization and the provider, as over
+        HTTP, without the wire. Raises ServiceError with AWS's code and message."""
+        model = service_model(service).operation_model(operation)
+        handler = self.handler_for(service, operation)
+        if handler is None:
+            raise NotImplementedOperation(service, operation)
+        problems = validate(model, params, required_only=service == "s3")
+        if problems:
+            raise validation_error(service, problems)
+        ctx = RequestContext(
+            service=service,
+            operation=operation,
+            region=region or self.default_region,
+            account_id=principal.account_id,
+            principal=principal,
+            request_id=_request_id(service),
+            source_ip=source_ip,
+            received_at=self.clock(),
+        )
+        if inspect.iscoroutinefunction(handler):
+            raise NotImplementedOperation(service, operation)  # none the console needs is
+        return handler(ctx, params) or {}
 
     def _authorized(self, handler: Handler, service: str, operation: str) -> Handler:
         """`handler` preceded by the authorization of what the operation needs (on the same thread;

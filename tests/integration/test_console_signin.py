@@ -6,6 +6,7 @@ with screenshots in test-artifacts/console/."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,3 +173,66 @@ def test_in_chromium_sign_in_search_japanese_and_sign_out(console: ConsoleServer
         )
         ja_browser.goto(console.url + "/console/signin")
         assert "サインイン" in ja_browser.inner_text("h1")  # the browser's language is the default
+
+
+def test_pages_show_what_the_users_own_api_calls_would_get(console: ConsoleServer) -> None:
+    """The S3 page as a user with no policy: AWS's AccessDenied for ListAllMyBuckets, as the API would
+    answer that user; once a policy allows it, the buckets."""
+    aws = AwsClients(console.server)
+    iam = aws.client("iam")
+    iam.create_user(UserName="console-dave")
+    iam.create_login_profile(UserName="console-dave", Password="Dave-Pass-77")
+    aws.client("s3").create_bucket(
+        Bucket="sagemaker-console-pages",
+        CreateBucketConfiguration={"LocationConstraint": console.server.region},
+    )
+    with httpx.Client(base_url=console.url) as client:
+        assert _sign_in(client, console, "console-dave", "Dave-Pass-77").status_code == 303
+        denied = client.get("/console/services/s3")
+        assert denied.status_code == 403
+        assert (
+            f"<strong>AccessDenied</strong>: User: arn:aws:iam::{console.account}:user/console-dave is not "
+            "authorized to perform: s3:ListAllMyBuckets"
+        ) in denied.text
+        allow = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}'
+        iam.put_user_policy(UserName="console-dave", PolicyName="list-buckets", PolicyDocument=allow)
+        time.sleep(1.1)  # policies are cached for a second (IAM changes are eventually consistent)
+        listed = client.get("/console/services/s3")
+        assert listed.status_code == 200 and '<tr data-name="sagemaker-console-pages">' in listed.text
+        sagemaker = client.get("/console/services/sagemaker")  # still not allowed to list notebooks
+        assert sagemaker.status_code == 400 or sagemaker.status_code == 403
+        assert "sagemaker:ListNotebookInstances" in sagemaker.text
+
+
+def test_in_chromium_open_jupyterlab_from_the_notebook_instances_page(console: ConsoleServer) -> None:
+    from tests.integration.notebook_support import unique, wait
+    from tests.integration.role_support import sagemaker_role
+
+    aws = AwsClients(console.server)
+    sm = aws.client("sagemaker")
+    role = sagemaker_role(aws.client("iam"), console.account, unique("console-nb-role"))
+    name = unique("console-nb")
+    sm.create_notebook_instance(NotebookInstanceName=name, InstanceType="ml.t2.medium", RoleArn=role)
+    try:
+        wait(sm, "notebook_instance_in_service", name)
+        with chromium() as browser:
+            page = browser.new_page(locale="en-US")
+            page.set_default_timeout(60_000)
+            page.goto(console.url + "/console/services/sagemaker")
+            page.fill("input[name=account]", console.account)
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", console.password)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/console/services/sagemaker")  # back where sign-in was asked for
+            row = page.locator(f'tr[data-name="{name}"]')
+            assert row.locator(".status").inner_text() == "InService"
+            assert row.locator("td").nth(1).inner_text() == "ml.t2.medium"
+            page.screenshot(path=str(ARTIFACTS / "05-notebook-instances.png"))
+            row.locator("a", has_text="Open JupyterLab").click()
+            page.wait_for_url("**/lab**")
+            page.locator(".jp-LauncherCard").first.wait_for()  # JupyterLab's launcher is up
+            page.screenshot(path=str(ARTIFACTS / "06-jupyterlab.png"))
+    finally:
+        sm.stop_notebook_instance(NotebookInstanceName=name)
+        wait(sm, "notebook_instance_stopped", name)
+        sm.delete_notebook_instance(NotebookInstanceName=name)
