@@ -99,6 +99,10 @@ def test_every_operation_output_matches_model(tmp_path: Path) -> None:
     iam.update_access_key(UserName="u", AccessKeyId=key, Status="Inactive")
     iam.get_access_key_last_used(AccessKeyId=key)
     iam.delete_access_key(UserName="u", AccessKeyId=key)
+    iam.create_login_profile(UserName="u", Password="Shape-Check-1", PasswordResetRequired=True)
+    iam.get_login_profile(UserName="u")
+    iam.update_login_profile(UserName="u", Password="Shape-Check-2", PasswordResetRequired=False)
+    iam.delete_login_profile(UserName="u")
 
     iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST_SAGEMAKER, Tags=[{"Key": "a", "Value": "b"}])
     iam.get_role(RoleName="r")
