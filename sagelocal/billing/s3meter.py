@@ -53,8 +53,8 @@ class RequestCounter:
 
     def count(self, account_id: str, region: str, bucket: str, operation: str, when: datetime) -> None:
         kind = request_kind(operation)
-        if kind is None:
-            return
+        if kind is None or not 3 <= len(bucket) <= 63:
+            return  # a name no bucket can have (S3 refused the request): nobody is billed for it
         key = (account_id, region, bucket, when.strftime("%Y-%m-%d"), kind)
         with self._lock:
             self._counts[key] += 1

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from sagelocal.billing.prices import PriceTable
 from sagelocal.billing.report import GB, build_report
-from sagelocal.billing.s3meter import request_kind, sample_storage
+from sagelocal.billing.s3meter import RequestCounter, request_kind, sample_storage
 from sagelocal.store.models.billing import BillingS3Requests, BillingS3Storage
 from tests.unit.s3_support import S3, new_s3
 
@@ -85,3 +85,14 @@ def test_storage_is_a_step_function_of_samples(s3: S3) -> None:
     assert storage["resource"] == "bucket/bkt"
     assert storage["quantity"] == pytest.approx(gb_months)
     assert storage["usd"] == pytest.approx(gb_months * 0.025)
+
+
+def test_requests_naming_no_possible_bucket_are_not_counted() -> None:
+    """S3 refuses a 64-character bucket name before any bucket is involved: nobody is billed, and the
+    name (longer than the ledger's column, which PostgreSQL enforces) must never reach the ledger."""
+    counter = RequestCounter()
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    counter.count("123456789012", "ap-northeast-1", "a" * 64, "PutObject", now)
+    counter.count("123456789012", "ap-northeast-1", "ab", "GetObject", now)
+    counter.count("123456789012", "ap-northeast-1", "a" * 63, "PutObject", now)
+    assert dict(counter.take()) == {("123456789012", "ap-northeast-1", "a" * 63, "2026-11-28", "put"): 1}
