@@ -15,6 +15,22 @@ class DownloadError(Exception):
     """The channel data could not be fetched: the user's mistake (ClientError)."""
 
 
+def s3_client(endpoint_url: str, region: str, creds: dict[str, str]) -> Any:
+    """A path-style S3 client of the platform's endpoint, with a job role's temporary credentials."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
+    )
+
+
 def split_s3_uri(uri: str) -> tuple[str, str]:
     """('bucket', 'key/prefix') of an s3:// or https:// S3 URI."""
     rest = uri.split("://", 1)[1]

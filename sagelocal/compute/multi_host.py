@@ -36,19 +36,11 @@ def fetch_share(
     root: str | None, job: str, host: str, config: dict[str, Any], shares: dict[str, Any], s3: dict[str, Any]
 ) -> str:
     """On a worker: write the host's input/config and download its share of each channel."""
-    import boto3
-    from botocore.config import Config
-
     base = Path(host_dir(root, job, host))
     (base / "input" / "config").mkdir(parents=True, exist_ok=True)
     for name, doc in config.items():
         (base / "input" / "config" / name).write_text(json.dumps(doc))
-    client = boto3.client(
-        "s3", endpoint_url=s3["endpoint_url"], region_name=s3["region"],
-        aws_access_key_id=s3["AccessKeyId"], aws_secret_access_key=s3["SecretAccessKey"],
-        aws_session_token=s3["SessionToken"],
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
-    )  # fmt: skip
+    client = channels.s3_client(s3["endpoint_url"], s3["region"], s3)
     for name, (uri, objects) in shares.items():
         channels.fetch(client, [tuple(o) for o in objects], base / "input" / "data" / name, uri)
     return str(base)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sagelocal.compute import dask_cluster, multi_host, script_mode
-from sagelocal.compute.channels import DownloadError, download, split_s3_uri
+from sagelocal.compute.channels import DownloadError, download, s3_client, split_s3_uri
 
 _stopping = False
 _algorithm: subprocess.Popen[bytes] | None = None
@@ -41,19 +41,8 @@ def _on_sigterm(_signum: int, _frame: Any) -> None:
 
 
 def _s3(spec: dict[str, Any]) -> Any:
-    import boto3
-    from botocore.config import Config
-
     creds = json.loads(Path(spec["credentials_file"]).read_text())
-    return boto3.client(
-        "s3",
-        endpoint_url=spec["endpoint_url"],
-        region_name=spec["region"],
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
-    )
+    return s3_client(spec["endpoint_url"], spec["region"], creds)
 
 
 def write_config(ws: Path, spec: dict[str, Any]) -> None:

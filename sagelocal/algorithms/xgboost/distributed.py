@@ -55,7 +55,8 @@ def load_part(file: str, fmt: str, csv_weights: int) -> tuple[Any, Any, Any]:
     if fmt != data.CSV:  # a CSV's check is sniffing its delimiter, just below
         data.check_format([path], fmt)
     if fmt == data.CSV:
-        values = _read_csv(path, data.sniff_delimiter(data._first_line(path)))
+        first_line = data._first_line(path)
+        values = _read_csv(path, first_line, data.sniff_delimiter(first_line))
         first = 2 if csv_weights == 1 else 1
         weights = values[1] if csv_weights == 1 else None
         features = np.empty((len(values[0]), len(values) - first), dtype=np.float32)
@@ -69,14 +70,14 @@ def load_part(file: str, fmt: str, csv_weights: int) -> tuple[Any, Any, Any]:
     return matrix, dmatrix.get_label().astype(np.float32), (weights if weights.size else None)
 
 
-def _read_csv(path: Path, delimiter: str) -> list[Any]:
+def _read_csv(path: Path, first_line: str, delimiter: str) -> list[Any]:
     """The file's columns as float32 arrays (pyarrow's reader: unlike pandas' it leaves no heap
     fragments behind, which matters when a worker holds many files near its memory limit)."""
     import numpy as np
     import pyarrow as pa
     from pyarrow import csv
 
-    columns = len(data._first_line(path).rstrip("\r\n").split(delimiter))
+    columns = len(first_line.rstrip("\r\n").split(delimiter))
     names = [f"c{i}" for i in range(columns)]
     try:
         table = csv.read_csv(
